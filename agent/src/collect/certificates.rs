@@ -1,0 +1,21 @@
+//! Placeholder until this collector lands.
+
+use super::{CollectError, Collector, Section};
+use crate::config::ScanConfig;
+
+/// The `certificates` collector.
+#[derive(Debug)]
+pub struct Certificates;
+
+impl Collector for Certificates {
+    fn name(&self) -> &'static str {
+        "certificates"
+    }
+
+    fn collect(&self, _config: &ScanConfig) -> Result<Section, CollectError> {
+        Ok(Section {
+            skipped: true,
+            ..Section::default()
+        })
+    }
+}

@@ -1,0 +1,19 @@
+//! tokenwatch agent: inventories e-signature tokens, CryptoPro key containers, certificates and
+//! the software they depend on, and says what stands in the way of signing today.
+//!
+//! The agent only reads: it never writes to a key store, never presents a PIN and never opens a
+//! dialog.
+
+pub mod cli;
+pub mod collect;
+pub mod config;
+pub mod findings;
+pub mod host;
+pub mod inventory;
+pub mod paths;
+pub mod render;
+pub mod scan;
+
+pub use config::ScanConfig;
+pub use inventory::Inventory;
+pub use scan::scan;

@@ -1,0 +1,147 @@
+//! One scan: run the collectors, merge what they saw, and diagnose it.
+
+use std::collections::BTreeMap;
+
+use crate::collect::{self, Collector, Section};
+use crate::config::ScanConfig;
+use crate::findings::diagnose;
+use crate::host;
+use crate::inventory::{Certificate, Components, Inventory, SCHEMA};
+
+/// Scan this host with every collector.
+pub fn scan(config: &ScanConfig) -> Inventory {
+    scan_with(collect::all(), config)
+}
+
+/// Scan with the given collectors (tests pass a subset or a failing one).
+pub fn scan_with(collectors: Vec<Box<dyn Collector>>, config: &ScanConfig) -> Inventory {
+    let results = collect::run_all(collectors, config);
+    let mut inventory = Inventory {
+        schema: SCHEMA.to_owned(),
+        collected_at: config.now,
+        host: host::facts(),
+        readers: Vec::new(),
+        tokens: Vec::new(),
+        containers: Vec::new(),
+        certificates: Vec::new(),
+        components: Components::default(),
+        findings: Vec::new(),
+        collectors: Vec::new(),
+    };
+    let mut certificates = Vec::new();
+    for (section, status) in results {
+        let Section {
+            readers,
+            tokens,
+            containers,
+            certificates: certs,
+            components,
+            findings,
+            ..
+        } = section;
+        inventory.readers.extend(readers);
+        inventory.tokens.extend(tokens);
+        inventory.containers.extend(containers);
+        certificates.extend(certs);
+        merge_components(&mut inventory.components, components);
+        inventory.findings.extend(findings);
+        inventory.collectors.push(status);
+    }
+    inventory.certificates = merge_certificates(certificates);
+    mark_issuers(&mut inventory.certificates);
+    link_usb_to_readers(&mut inventory);
+    inventory.findings = diagnose(&inventory, config.thresholds, config.now);
+    inventory
+}
+
+/// One entry per certificate (by SHA-256), with the sources of every copy.
+pub fn merge_certificates(certificates: Vec<Certificate>) -> Vec<Certificate> {
+    let mut by_sha256: BTreeMap<String, Certificate> = BTreeMap::new();
+    for cert in certificates {
+        match by_sha256.get_mut(&cert.sha256) {
+            Some(seen) => {
+                seen.sources.extend(cert.sources);
+                // A container's own key period beats a missing one from a plain file copy.
+                seen.private_key_not_before =
+                    seen.private_key_not_before.or(cert.private_key_not_before);
+                seen.private_key_not_after =
+                    seen.private_key_not_after.or(cert.private_key_not_after);
+            }
+            None => {
+                by_sha256.insert(cert.sha256.clone(), cert);
+            }
+        }
+    }
+    let mut merged: Vec<Certificate> = by_sha256.into_values().collect();
+    for cert in &mut merged {
+        cert.sources.sort();
+        cert.sources.dedup();
+    }
+    merged.sort_by(|a, b| {
+        a.not_after
+            .cmp(&b.not_after)
+            .then_with(|| a.sha1.cmp(&b.sha1))
+    });
+    merged
+}
+
+/// Set `issuer_present` on every certificate that is not self-signed: is a certificate whose
+/// subject is this one's issuer (and, when both carry key identifiers, whose key matches) here?
+pub fn mark_issuers(certificates: &mut [Certificate]) {
+    let issuers: Vec<(String, Option<String>)> = certificates
+        .iter()
+        .map(|c| (c.subject.clone(), c.subject_key_id.clone()))
+        .collect();
+    for cert in certificates.iter_mut() {
+        if cert.self_signed {
+            cert.issuer_present = None;
+            continue;
+        }
+        let found = issuers.iter().any(|(subject, key_id)| {
+            *subject == cert.issuer
+                && match (&cert.authority_key_id, key_id) {
+                    (Some(aki), Some(ski)) => aki == ski,
+                    _ => true,
+                }
+        });
+        cert.issuer_present = Some(found);
+    }
+}
+
+/// Decide for every USB token whether a PC/SC reader of the same family is there. Devices are
+/// matched by family and count: with two Rutokens plugged in and one Rutoken reader listed, one
+/// of them is not seen.
+fn link_usb_to_readers(inventory: &mut Inventory) {
+    let mut readers_left: BTreeMap<_, usize> = BTreeMap::new();
+    for reader in &inventory.readers {
+        if let Some(family) = reader
+            .token_family
+            .or_else(|| crate::collect::readers::family_from_reader_name(&reader.name))
+        {
+            *readers_left.entry(family).or_default() += 1;
+        }
+    }
+    let pcsc_known = inventory.components.smart_card_service.is_some();
+    for usb in &mut inventory.components.usb_tokens {
+        let Some(family) = usb.family else { continue };
+        if !pcsc_known {
+            continue;
+        }
+        let left = readers_left.entry(family).or_default();
+        if *left > 0 {
+            *left -= 1;
+            usb.visible_to_pcsc = Some(true);
+        } else {
+            usb.visible_to_pcsc = Some(false);
+        }
+    }
+}
+
+fn merge_components(into: &mut Components, from: Components) {
+    into.cryptopro = into.cryptopro.take().or(from.cryptopro);
+    into.smart_card_service = into.smart_card_service.or(from.smart_card_service);
+    into.ccid_driver = into.ccid_driver.take().or(from.ccid_driver);
+    into.middleware.extend(from.middleware);
+    into.pkcs11_modules.extend(from.pkcs11_modules);
+    into.usb_tokens.extend(from.usb_tokens);
+}
