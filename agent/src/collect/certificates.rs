@@ -1,7 +1,11 @@
-//! Placeholder until this collector lands.
+//! Certificates from files, folders and the CryptoPro user store, summarised GOST-aware.
 
 use super::{CollectError, Collector, Section};
 use crate::config::ScanConfig;
+
+pub mod summary;
+
+pub use summary::{CertError, summarize};
 
 /// The `certificates` collector.
 #[derive(Debug)]

@@ -1,0 +1,3 @@
+//! Helpers shared by the integration tests: real components, no mocks.
+
+pub mod gost;
