@@ -5,7 +5,6 @@
 //! can be set, with the Russian subject attributes (INN, INNLE, OGRN, OGRNIP, SNILS), the
 //! qualified-certificate extensions and PrivateKeyUsagePeriod.
 
-#![allow(dead_code)] // each test binary uses a different part of this helper
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
