@@ -12,6 +12,8 @@ pub mod host;
 pub mod inventory;
 pub mod paths;
 pub mod render;
+#[cfg(test)]
+mod sample;
 pub mod scan;
 
 pub use config::ScanConfig;

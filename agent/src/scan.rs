@@ -145,3 +145,58 @@ fn merge_components(into: &mut Components, from: Components) {
     into.pkcs11_modules.extend(from.pkcs11_modules);
     into.usb_tokens.extend(from.usb_tokens);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{CertificateSource, SourceKind};
+    use crate::sample;
+
+    #[test]
+    fn copies_of_one_certificate_become_one_entry_with_every_source() {
+        let mut file = sample::certificate("aa", 100);
+        file.sources = vec![CertificateSource {
+            kind: SourceKind::File,
+            location: "/c/a.cer".into(),
+        }];
+        let mut in_container = file.clone();
+        in_container.sources = vec![CertificateSource {
+            kind: SourceKind::Container,
+            location: "/k/a.000".into(),
+        }];
+        in_container.private_key_not_after = Some(sample::now());
+        let other = sample::certificate("bb", 50);
+        let merged = merge_certificates(vec![file, other, in_container]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].sha1, "bb", "soonest expiry first");
+        let kinds: Vec<SourceKind> = merged[1].sources.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, vec![SourceKind::Container, SourceKind::File]);
+        assert_eq!(
+            merged[1].private_key_not_after,
+            Some(sample::now()),
+            "the container's key period is kept"
+        );
+    }
+
+    #[test]
+    fn issuer_is_found_by_subject_and_key_identifier() {
+        let mut ca = sample::certificate("ca", 1000);
+        ca.subject = "CN=Тестовый УЦ".into();
+        ca.issuer = ca.subject.clone();
+        ca.self_signed = true;
+        ca.subject_key_id = Some("01".into());
+        let mut person = sample::certificate("aa", 100);
+        person.authority_key_id = Some("01".into());
+        let mut stranger = sample::certificate("bb", 100);
+        stranger.authority_key_id = Some("02".into());
+        let mut certs = vec![ca, person, stranger];
+        mark_issuers(&mut certs);
+        assert_eq!(certs[0].issuer_present, None, "self-signed");
+        assert_eq!(certs[1].issuer_present, Some(true));
+        assert_eq!(
+            certs[2].issuer_present,
+            Some(false),
+            "same issuer name, other key"
+        );
+    }
+}
