@@ -61,8 +61,13 @@ impl Renderer {
                 .filter(|f| f.severity == s)
                 .count()
         };
-        let summary = if inventory.findings.is_empty() {
-            "none: this computer has everything it needs to sign".to_owned()
+        let nothing_to_sign_with = inventory.certificates.is_empty()
+            && inventory.containers.is_empty()
+            && inventory.tokens.is_empty();
+        let summary = if inventory.findings.is_empty() && nothing_to_sign_with {
+            "none, but no key container, token or certificate was found".to_owned()
+        } else if inventory.findings.is_empty() {
+            "none".to_owned()
         } else {
             format!(
                 "{} critical, {} warning, {} info",

@@ -83,8 +83,15 @@ fn report_names_what_it_found() {
 
 #[test]
 fn a_clean_host_says_so() {
-    let text = rendered(&sample::inventory(), false);
-    assert!(text.contains("FINDINGS: none"), "{text}");
+    let mut inventory = sample::inventory();
+    let text = rendered(&inventory, false);
+    assert!(
+        text.contains("FINDINGS: none, but no key container, token or certificate"),
+        "{text}"
+    );
+    inventory.certificates.push(sample::certificate("aa", 100));
+    let text = rendered(&inventory, false);
+    assert!(text.contains("FINDINGS: none\n"), "{text}");
 }
 
 #[test]
