@@ -326,7 +326,7 @@ fn an_unparsable_certificate_object_is_reported_and_the_token_still_read() {
     assert_eq!(
         finding.subject,
         format!(
-            "token \"Broken Enrolment\" (serial {}), object \"обрывок\"",
+            "token \"Broken Enrolment\" SoftHSM v2 (serial {}), object \"обрывок\"",
             shown.serial
         )
     );

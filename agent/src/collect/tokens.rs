@@ -63,7 +63,12 @@ impl Collector for Tokens {
 fn modules_to_load(config: &ScanConfig) -> Vec<Pkcs11Module> {
     let configured = config.pkcs11_modules.iter().map(|path| Pkcs11Module {
         path: path.display().to_string(),
-        family: None,
+        family: path.file_name().and_then(|name| {
+            VENDOR_MODULES
+                .iter()
+                .find(|(vendor, _)| name == *vendor)
+                .map(|(_, family)| *family)
+        }),
     });
     let found = config.paths.library_dirs().into_iter().flat_map(|dir| {
         VENDOR_MODULES.iter().filter_map(move |(name, family)| {
@@ -119,7 +124,7 @@ mod tests {
             listed,
             vec![
                 ("/nonexistent/libmissing.so", None),
-                (jacarta.as_str(), None),
+                (jacarta.as_str(), Some(TokenFamily::Jacarta)),
                 (rutoken.as_str(), Some(TokenFamily::Rutoken)),
             ]
         );

@@ -59,19 +59,23 @@ pub(crate) fn pin_state(flags: TokenFlags) -> PinState {
 /// The token family named by a token's manufacturer and model, `None` for anything else
 /// (SoftHSM, OpenSC's generic cards).
 ///
-/// JaCarta's GOST applet reports the model `eToken GOST` although it is an Aladdin token, so
-/// the manufacturer and that model are checked before the SafeNet eToken names.
+/// Two names need care: JaCarta's GOST applet reports the model `eToken GOST` although it is an
+/// Aladdin R.D. token, and SafeNet's eTokens were made by Aladdin Ltd. before SafeNet bought it,
+/// so only "Aladdin R.D." means JaCarta.
 pub(crate) fn token_family(manufacturer: &str, model: &str) -> Option<TokenFamily> {
     let manufacturer = manufacturer.trim().to_lowercase();
     let model = model.trim().to_lowercase();
     if manufacturer.starts_with("aktiv") || model.starts_with("rutoken") {
         Some(TokenFamily::Rutoken)
-    } else if manufacturer.starts_with("aladdin")
+    } else if manufacturer.starts_with("aladdin r.d")
         || model.starts_with("jacarta")
         || model.starts_with("etoken gost")
     {
         Some(TokenFamily::Jacarta)
-    } else if manufacturer.starts_with("safenet") || model.starts_with("etoken") {
+    } else if manufacturer.starts_with("safenet")
+        || manufacturer.starts_with("aladdin")
+        || model.starts_with("etoken")
+    {
         Some(TokenFamily::Etoken)
     } else if manufacturer.contains("esmart")
         || manufacturer.starts_with("isbc")
@@ -111,6 +115,7 @@ mod tests {
             ("", "JaCarta LT", Some(TokenFamily::Jacarta)),
             ("SafeNet, Inc.", "eToken", Some(TokenFamily::Etoken)),
             ("", "eToken 5110", Some(TokenFamily::Etoken)),
+            ("Aladdin Ltd.", "eToken", Some(TokenFamily::Etoken)),
             ("ISBC", "ESMART Token", Some(TokenFamily::Esmart)),
             ("", "ESMARTToken GOST", Some(TokenFamily::Esmart)),
             ("SoftHSM project", "SoftHSM v2", None),

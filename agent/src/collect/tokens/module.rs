@@ -206,8 +206,8 @@ fn read_certificates(pkcs11: &Pkcs11, slot: Slot, token: &mut Token, report: &mu
                 report.findings.push(Finding::new(
                     Code::FileUnparsable,
                     format!(
-                        "token \"{}\" (serial {}), object \"{}\"",
-                        token.label, token.serial, object.name
+                        "token \"{}\" {} (serial {}), object \"{}\"",
+                        token.label, token.model, token.serial, object.name
                     ),
                     format!("The certificate stored on the token cannot be read: {error}."),
                 ));
@@ -250,5 +250,24 @@ fn describe(error: &Error) -> String {
         Error::LibraryLoading(error) => format!("not a loadable library ({error})"),
         Error::MissingSymbol(symbol) => format!("not a PKCS#11 library (no {symbol})"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cryptoki::context::Function;
+
+    use super::*;
+
+    #[test]
+    fn module_errors_are_named_briefly() {
+        assert_eq!(
+            describe(&Error::Pkcs11(RvError::PinLocked, Function::Login)),
+            "C_Login returned PinLocked"
+        );
+        assert_eq!(
+            describe(&Error::MissingSymbol("C_GetFunctionList")),
+            "not a PKCS#11 library (no C_GetFunctionList)"
+        );
     }
 }
