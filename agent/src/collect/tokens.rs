@@ -96,6 +96,7 @@ mod tests {
     use super::*;
     use crate::paths::Paths;
 
+    #[cfg(unix)]
     #[test]
     fn configured_and_vendor_modules_are_listed_once_each() {
         let root = tempfile::tempdir().expect("tempdir");
