@@ -3,4 +3,5 @@
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod containers;
 pub mod gost;
