@@ -14,6 +14,8 @@ use crate::inventory::Media;
 
 /// Entries read from one folder; a medium root with more is not a key carrier anyway.
 pub(crate) const MAX_ENTRIES: usize = 4096;
+/// Entries read over the whole walk: a medium full of folders costs one listing per folder.
+const MAX_LISTED: usize = 100_000;
 /// Containers reported at most, whatever the media hold.
 const MAX_CONTAINERS: usize = 1024;
 /// The six file names; a configured folder holding any of them is a container itself.
@@ -42,6 +44,8 @@ pub(crate) struct Walk {
     pub(crate) unlistable: Vec<(PathBuf, io::Error)>,
     /// Limits hit and configured folders that are absent.
     pub(crate) notes: Vec<String>,
+    /// Entries listed so far, against [`MAX_LISTED`].
+    listed: usize,
 }
 
 struct Entry {
@@ -99,7 +103,8 @@ fn hdimage(root: &Path, walk: &mut Walk) {
 }
 
 /// `<root>/<mount>/<container>`, and `<root>/<user>/<mount>/<container>` under `/media` and
-/// `/run/media`, where desktops mount a user's media.
+/// `/run/media`, where desktops mount a user's media. Nothing deeper: CSP's FLASH reader looks
+/// only in a medium's root folder.
 fn media_root(root: &Path, per_user: bool, walk: &mut Walk) {
     let Some(top) = list_or_note(root, false, walk) else {
         return;
@@ -112,9 +117,16 @@ fn media_root(root: &Path, per_user: bool, walk: &mut Walk) {
             .into_iter()
             .partition(|e| is_container_folder_name(&e.name));
         push_containers(containers, Media::Removable, None, walk);
+        if !per_user {
+            continue;
+        }
         for second in folders.into_iter().filter(|e| e.is_dir) {
-            let owner = per_user.then(|| first.name.clone());
-            containers_in(&second.path, Media::Removable, owner, walk);
+            containers_in(
+                &second.path,
+                Media::Removable,
+                Some(first.name.clone()),
+                walk,
+            );
         }
     }
 }
@@ -176,11 +188,21 @@ fn push_containers(entries: Vec<Entry>, media: Media, owner: Option<String>, wal
 /// List `dir` sorted by name. An absent folder is silently empty unless `must_exist`; one that
 /// exists but cannot be listed is recorded.
 fn list_or_note(dir: &Path, must_exist: bool, walk: &mut Walk) -> Option<Vec<Entry>> {
-    match list(dir) {
+    let budget = MAX_LISTED.saturating_sub(walk.listed);
+    if budget == 0 {
+        walk.notes.push(format!(
+            "{} not looked at: the search already read {MAX_LISTED} folder entries",
+            dir.display()
+        ));
+        return None;
+    }
+    let limit = budget.min(MAX_ENTRIES);
+    match list(dir, limit) {
         Ok((entries, truncated)) => {
+            walk.listed += entries.len();
             if truncated {
                 walk.notes.push(format!(
-                    "{} has more than {MAX_ENTRIES} entries; the rest were not looked at",
+                    "{} has more than {limit} entries; the rest were not looked at",
                     dir.display()
                 ));
             }
@@ -194,11 +216,11 @@ fn list_or_note(dir: &Path, must_exist: bool, walk: &mut Walk) -> Option<Vec<Ent
     }
 }
 
-fn list(dir: &Path) -> io::Result<(Vec<Entry>, bool)> {
+fn list(dir: &Path, limit: usize) -> io::Result<(Vec<Entry>, bool)> {
     let mut entries = Vec::new();
     let mut truncated = false;
     for entry in fs::read_dir(dir)? {
-        if entries.len() == MAX_ENTRIES {
+        if entries.len() == limit {
             truncated = true;
             break;
         }
@@ -219,6 +241,60 @@ fn list(dir: &Path) -> io::Result<(Vec<Entry>, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crowded_medium_is_cut_off_with_a_note() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mount = dir.path().join("mnt/BIG");
+        for n in 0..=MAX_ENTRIES {
+            std::fs::create_dir_all(mount.join(format!("f{n:05}"))).expect("folder");
+        }
+        let config = ScanConfig::new(crate::paths::Paths::new(dir.path()));
+        let walk = discover(&config);
+        assert!(walk.found.is_empty());
+        assert!(walk.unlistable.is_empty());
+        assert_eq!(walk.notes.len(), 1, "{:?}", walk.notes);
+        assert!(
+            walk.notes[0].contains("more than 4096 entries"),
+            "{:?}",
+            walk.notes
+        );
+    }
+
+    #[test]
+    fn mounts_are_searched_only_at_their_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for path in [
+            "mnt/USB/a.000",
+            "mnt/USB/deeper/b.000",
+            "media/USB/c.000",
+            "media/alice/FLASH/d.000",
+            "media/alice/FLASH/deeper/e.000",
+            "run/media/bob/DISK/f.000",
+        ] {
+            std::fs::create_dir_all(dir.path().join(path)).expect("folder");
+        }
+        let config = ScanConfig::new(crate::paths::Paths::new(dir.path()));
+        let walk = discover(&config);
+        let found: Vec<(String, Option<String>)> = walk
+            .found
+            .iter()
+            .map(|f| {
+                let relative = f.path.strip_prefix(dir.path()).unwrap_or(&f.path);
+                (relative.display().to_string(), f.owner.clone())
+            })
+            .collect();
+        let owner = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            found,
+            vec![
+                ("media/USB/c.000".to_owned(), None),
+                ("media/alice/FLASH/d.000".to_owned(), owner("alice")),
+                ("run/media/bob/DISK/f.000".to_owned(), owner("bob")),
+                ("mnt/USB/a.000".to_owned(), None),
+            ]
+        );
+    }
 
     #[test]
     fn container_folder_names() {
