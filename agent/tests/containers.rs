@@ -12,7 +12,7 @@ use support::containers::{
     NameEncoding, SIGNATURE_PERIOD,
 };
 use support::gost::{self, Spec};
-use tokenwatch_agent::collect::containers::{Containers, read_container};
+use tokenwatch_agent::collect::containers::{Containers, parse_header, read_container};
 use tokenwatch_agent::collect::{Collector, Section};
 use tokenwatch_agent::findings::Code;
 use tokenwatch_agent::inventory::{CollectorOutcome, Container, Media, SourceKind};
@@ -551,4 +551,76 @@ fn real_containers_are_read_as_csp_wrote_them() {
         assert_eq!(read.container.certificate_sha1, None, "{folder}");
         assert!(read.certificates.is_empty());
     }
+
+    // Public key fingerprints [10], read from the files with a hex dump.
+    for (folder, fingerprint) in [
+        ("dbfun-cosign/e4ac4ef8.000", "8bd93afa1876a6d4"),
+        ("dbfun-no-pin/le-22951.000", "8a53991ce846d8db"),
+        ("dbfun-pin/le-09650.000", "6f3d7864b8b23a3c"),
+    ] {
+        let bytes = std::fs::read(base.join(folder).join("header.key")).expect("header.key");
+        let header = parse_header(&bytes).expect("real header parses");
+        assert_eq!(
+            header.primary_fingerprint.as_deref(),
+            Some(fingerprint),
+            "{folder}"
+        );
+        assert_eq!(header.secondary_fingerprint, None, "{folder}");
+        assert_eq!(header.secondary_certificate, None, "{folder}");
+    }
+}
+
+#[test]
+fn an_unreadable_embedded_certificate_damages_the_header_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut header = HeaderSpec::new(KeyAlgorithm::Gost2012_256, true);
+    // A SEQUENCE that is no certificate.
+    let bogus = build::tlv(0x30, &build::tlv(0x02, &[0x01]));
+    header.certificate = Some(bogus.clone());
+    let path = build::write(
+        &dir.path().join("bogus.000"),
+        &ContainerSpec::new("bogus", header),
+    );
+    let read = read_container(&path, Media::Folder, None);
+    let c = &read.container;
+    assert!(!c.complete);
+    assert_eq!(c.damaged_files.len(), 1, "{:?}", c.damaged_files);
+    assert_eq!(c.damaged_files[0].file, "header.key");
+    assert!(
+        c.damaged_files[0]
+            .reason
+            .contains("[5] primary certificate"),
+        "{}",
+        c.damaged_files[0].reason
+    );
+    // What the header itself says is still reported.
+    assert_eq!(c.key_algorithm.as_deref(), Some("GOST R 34.10-2012 256"));
+    assert_eq!(c.exportable, Some(true));
+    assert_eq!(
+        c.certificate_sha1,
+        Some(hex::encode(sha1::Sha1::digest(&bogus)))
+    );
+    assert!(read.certificates.is_empty());
+}
+
+#[test]
+fn upper_case_file_names_from_fat_media_are_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = build::write(
+        &dir.path().join("FAT.000"),
+        &ContainerSpec::new("fat", HeaderSpec::new(KeyAlgorithm::Gost2012_256, true)),
+    );
+    for file in [
+        "header.key",
+        "name.key",
+        "primary.key",
+        "masks.key",
+        "primary2.key",
+        "masks2.key",
+    ] {
+        std::fs::rename(path.join(file), path.join(file.to_uppercase())).expect("rename");
+    }
+    let read = read_container(&path, Media::Removable, None);
+    assert_eq!(read.container.name.as_deref(), Some("fat"));
+    assert!(read.container.complete, "{:#?}", read.container);
 }

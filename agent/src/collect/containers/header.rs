@@ -267,6 +267,116 @@ mod tests {
         assert_eq!(length_octets(909), vec![0x82, 0x03, 0x8d]);
     }
 
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        out.extend(length_octets(content.len()));
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// OID 1.2.643.2.2.37.3.<last>.
+    fn period_oid(last: u8) -> Vec<u8> {
+        tlv(0x06, &[0x2a, 0x85, 0x03, 0x02, 0x02, 0x25, 0x03, last])
+    }
+
+    fn period(
+        last: u8,
+        not_before: Option<&str>,
+        not_after: Option<&str>,
+        critical: bool,
+    ) -> Vec<u8> {
+        let mut times = Vec::new();
+        if let Some(t) = not_before {
+            times.extend(tlv(0x80, t.as_bytes()));
+        }
+        if let Some(t) = not_after {
+            times.extend(tlv(0x81, t.as_bytes()));
+        }
+        let mut body = period_oid(last);
+        if critical {
+            body.extend(tlv(0x01, &[0xff]));
+        }
+        body.extend(tlv(0x04, &tlv(0x30, &times)));
+        tlv(0x30, &body)
+    }
+
+    /// A header with only secondary key parameters, both certificates (the second one tagged
+    /// implicitly) and the given `[12]` content.
+    fn header(extensions: &[u8]) -> Vec<u8> {
+        // 1.2.643.7.1.1.6.2, not exportable.
+        let algorithm = tlv(0x06, &[0x2a, 0x85, 0x03, 0x07, 0x01, 0x01, 0x06, 0x02]);
+        let params = [tlv(0x03, &[0x05, 0x20]), tlv(0xa0, &algorithm)].concat();
+        let cert_body = [tlv(0x30, &[0x02, 0x01, 0x01]), tlv(0x03, &[0x00])].concat();
+        let content = [
+            tlv(0x03, &[0x06, 0x40]),
+            tlv(0xa4, &params),
+            tlv(0x85, &tlv(0x30, &cert_body)),
+            tlv(0xa6, &cert_body),
+            tlv(0x8b, &[1, 2, 3, 4, 5, 6, 7, 8]),
+            tlv(0xac, extensions),
+        ]
+        .concat();
+        tlv(0x30, &[tlv(0x30, &content), tlv(0x04, &[0; 4])].concat())
+    }
+
+    #[test]
+    fn the_earliest_end_and_latest_start_of_all_key_periods_count() {
+        let extensions = [
+            period(10, Some("20240101000000Z"), Some("20270101000000Z"), false),
+            period(9, Some("20250101000000Z"), Some("20260301000000Z"), true),
+            period(5, None, Some("20261001000000Z"), false),
+            // Not a key period: ignored.
+            period(4, None, Some("20000101000000Z"), false),
+        ]
+        .concat();
+        let parsed = parse_header(&header(&extensions)).expect("parses");
+        let day = |t: Option<DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%d").to_string());
+        assert_eq!(
+            day(parsed.private_key_not_before).as_deref(),
+            Some("2025-01-01")
+        );
+        assert_eq!(
+            day(parsed.private_key_not_after).as_deref(),
+            Some("2026-03-01")
+        );
+        // The key parameters fall back to the secondary key's.
+        assert_eq!(
+            parsed.key_algorithm_oid.as_deref(),
+            Some("1.2.643.7.1.1.6.2")
+        );
+        assert_eq!(parsed.exportable, Some(false));
+        assert_eq!(
+            parsed.secondary_fingerprint.as_deref(),
+            Some("0102030405060708")
+        );
+        assert_eq!(parsed.primary_fingerprint, None);
+        // Both certificate encodings give the same DER back.
+        assert!(parsed.primary_certificate.is_some());
+        assert_eq!(parsed.primary_certificate, parsed.secondary_certificate);
+    }
+
+    #[test]
+    fn extensions_wrapped_in_a_sequence_of_are_read_too() {
+        let wrapped = tlv(0x30, &period(9, None, Some("20260301000000Z"), false));
+        let parsed = parse_header(&header(&wrapped)).expect("parses");
+        assert_eq!(
+            parsed
+                .private_key_not_after
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
+            Some("2026-03-01T00:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn a_bad_key_period_time_is_an_error() {
+        let extensions = period(9, None, Some("2026-03-01"), false);
+        assert!(matches!(
+            parse_header(&header(&extensions)),
+            Err(FormatError::BadTime(_))
+        ));
+    }
+
     #[test]
     fn algorithm_names() {
         assert_eq!(
