@@ -3,5 +3,6 @@
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod containers;
 pub mod gost;
 pub mod softhsm;
