@@ -342,27 +342,69 @@ fn unlistable_folders_are_errors_and_the_collector_goes_on() {
 fn permission_denied_container_is_damaged_not_fatal() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
+    // Other users must be able to reach the folder, only not into the container.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let path = dir.path().join("locked.000");
     build::write(
         &path,
         &ContainerSpec::new("locked", HeaderSpec::new(KeyAlgorithm::Gost2012_256, true)),
     );
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).expect("chmod");
-    if std::fs::read_dir(&path).is_ok() {
-        // Root (as in CI) lists any folder; the self-link case above covers the same path.
-        eprintln!("running with privileges that ignore permissions: nothing to check here");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+
+    if std::fs::read_dir(&path).is_err() {
+        // An ordinary user: read it here.
+        let read = read_container(&path, Media::Folder, None);
+        assert!(!read.container.complete);
+        assert!(
+            read.container.damaged_files[0]
+                .reason
+                .contains("ermission denied")
+        );
+        assert_eq!(read.errors.len(), 1);
         return;
     }
-    let read = read_container(&path, Media::Folder, None);
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    assert!(!read.container.complete);
+
+    // Root (as in CI) lists any folder: run the real agent as an unprivileged user instead,
+    // which is how it runs on a workstation.
+    let output = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_tokenwatch-agent"))
+        .args([
+            "scan",
+            "--json",
+            "--skip",
+            "readers",
+            "--skip",
+            "tokens",
+            "--keys-dir",
+        ])
+        .arg(dir.path())
+        .args(["--root"])
+        .arg(dir.path().join("empty-root"))
+        .output()
+        .expect("setpriv runs (util-linux)");
     assert!(
-        read.container.damaged_files[0]
-            .reason
-            .contains("ermission denied")
+        output.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(read.errors.len(), 1);
+    let inventory: Inventory = serde_json::from_slice(&output.stdout).expect("JSON document");
+    let locked = container(&inventory.containers, dir.path(), "locked.000");
+    assert!(!locked.complete);
+    assert!(
+        locked
+            .damaged_files
+            .iter()
+            .any(|d| d.reason.contains("ermission denied")),
+        "{:?}",
+        locked.damaged_files
+    );
+    let status = inventory
+        .collectors
+        .iter()
+        .find(|c| c.name == "containers")
+        .expect("reported");
+    assert_eq!(status.status, CollectorOutcome::Partial);
 }
 
 #[test]
