@@ -1,0 +1,6 @@
+//! Helpers shared by the integration tests: real components, no mocks.
+
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod pcscd;
