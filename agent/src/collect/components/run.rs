@@ -3,7 +3,7 @@
 //! CryptoPro's tools can wait for a licence server, a reader or a prompt; the agent gives each
 //! run a deadline and no input, and kills a program that overruns.
 
-use std::io::Read;
+use std::io::{ErrorKind, Read};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -40,21 +40,39 @@ pub(crate) enum RunError {
 /// How often a running program is checked on.
 const POLL: Duration = Duration::from_millis(20);
 
+/// Extra attempts to start a program whose file is busy being written.
+const SPAWN_RETRIES: u32 = 5;
+
 /// Run `program` with `args`, no input, and at most `timeout`.
 pub(crate) fn run(program: &Path, args: &[&str], timeout: Duration) -> Result<Output, RunError> {
     let name = program.display().to_string();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // CryptoPro prints English labels under the C locale; the parsers know those best.
-        .env("LC_ALL", "C")
-        .spawn()
-        .map_err(|source| RunError::Spawn {
-            program: name.clone(),
-            source,
-        })?;
+        .env("LC_ALL", "C");
+    let mut attempts = 0;
+    let mut child = loop {
+        match command.spawn() {
+            Ok(child) => break child,
+            // The file is being written (a package upgrade under way): it is worth a moment.
+            Err(error)
+                if error.kind() == ErrorKind::ExecutableFileBusy && attempts < SPAWN_RETRIES =>
+            {
+                attempts += 1;
+                thread::sleep(POLL);
+            }
+            Err(source) => {
+                return Err(RunError::Spawn {
+                    program: name,
+                    source,
+                });
+            }
+        }
+    };
 
     // Pipes are drained on their own threads so a chatty program never blocks on a full pipe.
     // They are not joined on a timeout: a grandchild may still hold a pipe open.
