@@ -185,4 +185,12 @@ mod tests {
         assert_eq!(parse_release(""), None);
         assert_eq!(parse_release("release unknown 1..2 .5"), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_without_panicking(text in "\\PC*") {
+            let _ = parse_banner(&text);
+            let _ = parse_release(&text);
+        }
+    }
 }

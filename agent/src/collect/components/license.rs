@@ -60,7 +60,7 @@ pub(crate) fn parse_license(text: &str, now: DateTime<Utc>) -> Option<License> {
             recognised = true;
             if has_any(value, PERMANENT_WORDS) {
                 license.permanent = true;
-            } else if let Some(end) = date(value).or_else(|| days_left(value, now)) {
+            } else if let Some(end) = date(value).or_else(|| time_left(value, now)) {
                 license.expires = Some(end);
             }
         } else if let Some(value) = labelled(line, TYPE_LABELS) {
@@ -124,16 +124,32 @@ fn date(value: &str) -> Option<DateTime<Utc>> {
     })
 }
 
-/// `89 day(s)` / `89 дн.`: a count of days left (the demo licence is shown this way in some
-/// versions; unconfirmed).
-fn days_left(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let mut words = value.split_whitespace();
-    let count: i64 = words.next()?.parse().ok()?;
-    let unit = words.next()?.to_lowercase();
-    if !(unit.starts_with("day") || unit.starts_with("дн")) {
+/// Time left as a count (`89 day(s)`, `2 month(s) 29 day(s)`, `89 дн.`), from `now`. Some
+/// versions are said to show the demo licence this way; unconfirmed. A month counts as 30
+/// days, which may put the end a day or two early: never late.
+fn time_left(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let mut days: i64 = 0;
+    let mut counted = false;
+    for pair in words.chunks(2) {
+        let [count, unit] = pair else { return None };
+        let count: i64 = count.parse().ok()?;
+        let unit = unit.to_lowercase();
+        let per = if unit.starts_with("day") || unit.starts_with("дн") || unit.starts_with("ден")
+        {
+            1
+        } else if unit.starts_with("month") || unit.starts_with("мес") {
+            30
+        } else {
+            return None;
+        };
+        days = days.checked_add(count.checked_mul(per)?)?;
+        counted = true;
+    }
+    if !counted {
         return None;
     }
-    now.checked_add_signed(Duration::try_days(count)?)
+    now.checked_add_signed(Duration::try_days(days)?)
 }
 
 /// An error line: CSP's `[ErrorCode: 0x…]` trailer with a non-zero code, an `Error code` line,

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::inventory::{TokenFamily, UsbToken};
+use TokenFamily::{Bifit, Esmart, Etoken, Jacarta, Rutoken};
 
 /// A known device: model, and the token family for tokens. Card readers have no family: what
 /// they show depends on the card put in.
@@ -16,8 +17,6 @@ pub(crate) struct UsbModel {
     pub(crate) model: &'static str,
     pub(crate) family: Option<TokenFamily>,
 }
-
-use TokenFamily::{Bifit, Esmart, Etoken, Jacarta, Rutoken};
 
 /// `(vendor, product, model, family)`.
 const KNOWN: &[(u16, u16, &str, Option<TokenFamily>)] = &[

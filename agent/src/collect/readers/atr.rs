@@ -6,6 +6,7 @@
 
 use super::names::reader_hint;
 use crate::inventory::TokenFamily;
+use TokenFamily::{Bifit, Esmart, Etoken, Jacarta, Rutoken};
 
 /// How an ATR is matched.
 #[derive(Clone, Copy, Debug)]
@@ -66,8 +67,6 @@ const fn ends(
         shared_with: &[],
     }
 }
-
-use TokenFamily::{Bifit, Esmart, Etoken, Jacarta, Rutoken};
 
 /// Known token ATRs (domain reference §4.2). Model names are what a helpdesk calls the product.
 const KNOWN: &[Known] = &[

@@ -5,6 +5,7 @@
 //! come from domain reference §4.3; the Linux JaCarta and eToken spellings are not seen live.
 
 use crate::inventory::TokenFamily;
+use TokenFamily::{Bifit, Esmart, Etoken, Jacarta, Rutoken};
 
 /// The family, and where the name pins it, the model of the token a reader stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,8 +13,6 @@ pub(super) struct ReaderHint {
     pub(super) family: TokenFamily,
     pub(super) model: Option<&'static str>,
 }
-
-use TokenFamily::{Bifit, Esmart, Etoken, Jacarta, Rutoken};
 
 /// Vendor readers that take a card rather than being a token: their name says nothing about the
 /// card inside (Rutoken SCR 3001/3101, JaCarta JCR-770 and SecurBio, ESMART Reader).

@@ -73,6 +73,24 @@ fn demo_licence_counting_days() {
 }
 
 #[test]
+fn months_and_days_left_count_from_now() {
+    let text = "Expires: 2 month(s) 29 day(s)\nLicense type: Client\n";
+    let license = parse_license(text, now()).expect("licence");
+    assert_eq!(license.expires, Some(now() + Duration::days(89)));
+    for odd in [
+        "Expires: 2 month(s) 29\n",
+        "Expires: 2 weeks\n",
+        "Expires: day 2\n",
+    ] {
+        assert_eq!(
+            parse_license(odd, now()).and_then(|l| l.expires),
+            None,
+            "{odd}"
+        );
+    }
+}
+
+#[test]
 fn russian_trial_type_is_demo() {
     let text = "Серийный номер: 5050N0000000000000000000\nТип лицензии: Клиентская, Пробная\n";
     let license = parse_license(text, now()).expect("licence");
@@ -141,5 +159,20 @@ fn unreadable_dates_are_left_out_without_panicking() {
         "Expires: 9999999999999 days\n",
     ] {
         assert_eq!(parse_license(text, now()).and_then(|l| l.expires), None);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_text_parses_without_panicking(text in "\\PC*") {
+        let _ = parse_license(&text, now());
+    }
+
+    #[test]
+    fn labelled_noise_parses_without_panicking(
+        label in "(License validity|Expires|Expiration date|License type|Error code|\\[ErrorCode)",
+        value in "[0-9A-Za-zА-я .,:()-]{0,40}",
+    ) {
+        let _ = parse_license(&format!("{label}: {value}\n{value}\n"), now());
     }
 }

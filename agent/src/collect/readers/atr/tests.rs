@@ -239,3 +239,16 @@ fn atrs_are_formatted_as_upper_case_spaced_hex() {
     assert_eq!(format_atr(&[0x3B, 0x8B, 0x01, 0xa0]), "3B 8B 01 A0");
     assert_eq!(format_atr(&[]), "");
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_atr_and_name_identify_without_panicking(
+        atr in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        name in "\\PC{0,60}",
+    ) {
+        let named = identify(&atr, &name);
+        // Whatever is named has a model.
+        proptest::prop_assert!(named.is_none_or(|(model, _)| !model.is_empty()));
+        let _ = format_atr(&atr);
+    }
+}
