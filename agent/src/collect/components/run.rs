@@ -52,7 +52,8 @@ pub(crate) fn run(program: &Path, args: &[&str], timeout: Duration) -> Result<Ou
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // CryptoPro prints English labels under the C locale; the parsers know those best.
+        // CryptoPro tools localise their labels to the process locale (certmgr is seen doing
+        // so): ask for the C locale, whose English labels the parsers are built on.
         .env("LC_ALL", "C");
     let mut attempts = 0;
     let mut child = loop {
@@ -92,11 +93,15 @@ pub(crate) fn run(program: &Path, args: &[&str], timeout: Duration) -> Result<Ou
     {
         let Some(mut pipe) = pipe else { continue };
         let sender = sender.clone();
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            let _ = sender.send((index, bytes));
-        });
+        // Without a thread the pipe is dropped: the program sees a closed pipe, and the output
+        // is simply missing, which the parsers report.
+        let _ = thread::Builder::new()
+            .name("collect-program-output".to_owned())
+            .spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                let _ = sender.send((index, bytes));
+            });
     }
     drop(sender);
 
