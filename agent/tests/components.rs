@@ -3,6 +3,9 @@
 //! print, vendor module files and driver folders. The scripts run through the collector's real
 //! process handling: arguments, timeouts and output decoding.
 
+// Linux only: sysfs, executable scripts and /opt layout.
+#![cfg(target_os = "linux")]
+
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;

@@ -3,6 +3,9 @@
 //! One test: libpcsclite reads the daemon's socket name once per process, so this binary owns
 //! one private daemon (see `support/pcscd.rs`).
 
+// Linux only: private pcscd through Linux mount namespaces.
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::ffi::CString;

@@ -4,6 +4,9 @@
 //! One test: the client is pointed at a socket nobody serves, and libpcsclite reads that name
 //! once per process.
 
+// Linux only: pcsc-lite socket path.
+#![cfg(target_os = "linux")]
+
 use tokenwatch_agent::ScanConfig;
 use tokenwatch_agent::collect::readers::Readers;
 use tokenwatch_agent::collect::{Collector, components::ComponentsCollector};

@@ -4,6 +4,9 @@
 //! sysfs with a Rutoken ECP and a JaCarta LT plugged in. One test: libpcsclite reads the
 //! daemon's socket name once per process.
 
+// Linux only: private pcscd through Linux mount namespaces, and sysfs.
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::fs;

@@ -144,6 +144,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)] // symlinks
     #[test]
     fn modules_are_found_once_and_configured_ones_added() {
         let root = tempfile::tempdir().expect("tempdir");

@@ -177,6 +177,7 @@ mod tests {
         assert_eq!(decode(&[0xD2, 0xE5, 0xF1, 0xF2]), "Тест");
     }
 
+    #[cfg(unix)] // /bin/sh
     #[test]
     fn output_and_exit_status_are_returned() {
         let out = run(
@@ -189,6 +190,7 @@ mod tests {
         assert_eq!(out.text, "out\nerr\n");
     }
 
+    #[cfg(unix)] // /bin/sh
     #[test]
     fn a_hanging_program_is_stopped() {
         let started = Instant::now();
