@@ -266,8 +266,9 @@ fn an_empty_root_has_nothing_and_no_errors() {
 fn a_hanging_cpconfig_is_stopped_and_the_rest_still_arrives() {
     let (_dir, paths) = root();
     plug_in_tokens(&paths);
-    // Not `exec sleep`: the shell's child keeps the output pipe open after the shell is killed.
-    install_cryptopro(&paths, "5.0.12455\n", "echo License validity:\nsleep 60");
+    // Not `exec sleep`: the shell's child keeps the output pipe open after the shell is killed,
+    // and the collector must not wait for it. Short enough that the orphan soon goes too.
+    install_cryptopro(&paths, "5.0.12455\n", "echo License validity:\nsleep 8");
     let mut config = config(&paths);
     // Each program gets a third of the collector's deadline: 1 s here.
     config.collector_timeout = Duration::from_secs(3);
