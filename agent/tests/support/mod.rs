@@ -5,4 +5,5 @@
 
 pub mod containers;
 pub mod gost;
+pub mod pcscd;
 pub mod softhsm;
