@@ -366,13 +366,13 @@ fn garbage_from_a_program_is_an_error_not_a_licence() {
 }
 
 #[test]
-fn configured_modules_are_listed_or_reported_missing() {
+fn configured_modules_are_listed_when_they_exist() {
     let (dir, paths) = root();
     let softhsm = dir.path().join("elsewhere/libsofthsm2.so");
     write(&softhsm, b"\x7fELF");
     let missing = dir.path().join("elsewhere/libgone.so");
     let mut config = config(&paths);
-    config.pkcs11_modules = vec![softhsm.clone(), missing.clone()];
+    config.pkcs11_modules = vec![softhsm.clone(), missing];
 
     let section = collect(&config);
     assert_eq!(
@@ -382,11 +382,9 @@ fn configured_modules_are_listed_or_reported_missing() {
             family: None,
         }]
     );
-    assert_eq!(
-        section.errors,
-        vec![format!(
-            "configured PKCS#11 module {} does not exist",
-            missing.display()
-        )]
+    assert!(
+        section.errors.is_empty(),
+        "the tokens collector reports it: {:?}",
+        section.errors
     );
 }

@@ -270,14 +270,15 @@ fn unusable_modules_are_reported_beside_working_ones() {
     let section = collect(&config);
     assert_eq!(token(&section.tokens, "Beside Broken").serial, shown.serial);
     assert_eq!(section.errors.len(), 4, "{:#?}", section.errors);
+    // Existing modules are loaded in the order given; a path that does not exist comes last.
     let expected = [
-        (&missing, "file not found"),
         (&text, "cannot load: not a loadable library"),
         (&program, "cannot load: not a loadable library"),
         (
             &not_pkcs11,
             "cannot load: not a PKCS#11 library (no C_GetFunctionList)",
         ),
+        (&missing, "file not found"),
     ];
     for ((path, reason), error) in expected.iter().zip(&section.errors) {
         let prefix = format!("PKCS#11 module {}: {reason}", path.display());

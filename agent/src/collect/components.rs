@@ -51,15 +51,9 @@ impl Collector for ComponentsCollector {
         );
         components.ccid_driver = middleware::ccid_driver(paths).map(|p| p.display().to_string());
         components.middleware = middleware::middleware(paths);
+        // A configured module that does not exist is reported by the tokens collector, which
+        // is the one that tries to load it.
         components.pkcs11_modules = modules::find_modules(config);
-        for path in &config.pkcs11_modules {
-            if !path.is_file() {
-                section.errors.push(format!(
-                    "configured PKCS#11 module {} does not exist",
-                    path.display()
-                ));
-            }
-        }
         Ok(section)
     }
 }

@@ -5,24 +5,15 @@
 //! initialised is reported and skipped; the collector's deadline in [`super::run_all`] covers a
 //! module that hangs on broken hardware.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use super::components::modules::find_modules;
 use super::{CollectError, Collector, Section};
 use crate::config::ScanConfig;
-use crate::inventory::{Pkcs11Module, TokenFamily};
+use crate::inventory::Pkcs11Module;
 
 mod identify;
 mod module;
-
-/// Vendor PKCS#11 module file names and the token family each serves.
-const VENDOR_MODULES: [(&str, TokenFamily); 5] = [
-    ("librtpkcs11ecp.so", TokenFamily::Rutoken),
-    ("libjcPKCS11-2.so", TokenFamily::Jacarta),
-    ("libeToken.so", TokenFamily::Etoken),
-    ("libeTPKCS11.so", TokenFamily::Etoken),
-    ("libisbc_pkcs11_main.so", TokenFamily::Esmart),
-];
 
 /// The `tokens` collector.
 #[derive(Debug)]
@@ -57,43 +48,25 @@ impl Collector for Tokens {
     }
 }
 
-/// The modules to read: those named in the configuration, then vendor modules found on disk,
-/// each file once.
-// Will defer to `crate::collect::components::modules::find_modules` once that lands.
+/// The modules to read: vendor modules found on disk and the configured ones, each file once,
+/// plus configured paths that do not exist, so that loading them reports the mistake.
 fn modules_to_load(config: &ScanConfig) -> Vec<Pkcs11Module> {
-    let configured = config.pkcs11_modules.iter().map(|path| Pkcs11Module {
-        path: path.display().to_string(),
-        family: path.file_name().and_then(|name| {
-            VENDOR_MODULES
-                .iter()
-                .find(|(vendor, _)| name == *vendor)
-                .map(|(_, family)| *family)
-        }),
-    });
-    let found = config.paths.library_dirs().into_iter().flat_map(|dir| {
-        VENDOR_MODULES.iter().filter_map(move |(name, family)| {
-            let path = dir.join(name);
-            path.is_file().then(|| Pkcs11Module {
+    let mut modules = find_modules(config);
+    for path in &config.pkcs11_modules {
+        if !path.is_file() {
+            modules.push(Pkcs11Module {
                 path: path.display().to_string(),
-                family: Some(*family),
-            })
-        })
-    });
-    let mut seen = BTreeSet::new();
-    configured
-        .chain(found)
-        .filter(|module| {
-            // A missing configured module keeps its own path, so it is still reported.
-            let key =
-                std::fs::canonicalize(&module.path).unwrap_or_else(|_| PathBuf::from(&module.path));
-            seen.insert(key)
-        })
-        .collect()
+                family: None,
+            });
+        }
+    }
+    modules
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::TokenFamily;
     use crate::paths::Paths;
 
     #[cfg(unix)]
@@ -124,9 +97,9 @@ mod tests {
         assert_eq!(
             listed,
             vec![
-                ("/nonexistent/libmissing.so", None),
                 (jacarta.as_str(), Some(TokenFamily::Jacarta)),
                 (rutoken.as_str(), Some(TokenFamily::Rutoken)),
+                ("/nonexistent/libmissing.so", None),
             ]
         );
     }
