@@ -3,8 +3,16 @@
 use super::{CollectError, Collector, Section};
 use crate::config::ScanConfig;
 
+mod der;
+mod error;
+mod extensions;
+mod file;
+mod names;
+mod oids;
+mod pem;
 pub mod summary;
 
+pub use file::{MAX_FILE_SIZE, parse_certificate_file};
 pub use summary::{CertError, summarize};
 
 /// The `certificates` collector.

@@ -5,7 +5,6 @@
 //! can be set, with the Russian subject attributes (INN, INNLE, OGRN, OGRNIP, SNILS), the
 //! qualified-certificate extensions and PrivateKeyUsagePeriod.
 
-
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
