@@ -3,6 +3,7 @@
 use super::{CollectError, Collector, Section};
 use crate::config::ScanConfig;
 
+mod certmgr;
 mod der;
 mod error;
 mod extensions;
@@ -12,6 +13,7 @@ mod oids;
 mod pem;
 pub mod summary;
 
+pub use certmgr::{CertmgrEntry, CertmgrError, parse_certmgr_list};
 pub use file::{MAX_FILE_SIZE, parse_certificate_file};
 pub use summary::{CertError, summarize};
 
