@@ -25,7 +25,7 @@ pub(crate) enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{program} did not finish within {} s and was stopped", timeout.as_secs_f32())]
+    #[error("{program} did not finish within {:.1} s and was stopped", timeout.as_secs_f32())]
     Timeout { program: String, timeout: Duration },
     #[error("waiting for {program} failed: {source}")]
     Wait {
