@@ -367,7 +367,7 @@ fn bad_and_missing_files_become_findings_and_good_ones_still_arrive() {
     std::fs::write(bad.join("garbage.crt"), [0xDE, 0xAD, 0xBE, 0xEF, 0x01]).expect("write");
     std::fs::write(bad.join("good.cer"), &fx.ca.der).expect("write");
     let missing = fx.certs.join("no-such-folder");
-    let config = config(fx.certs.as_path(), vec![bad.clone(), missing.clone()]);
+    let config = config(fx.certs.as_path(), vec![bad, missing.clone()]);
     let section = Certificates.collect(&config).expect("collects");
     assert_eq!(section.certificates.len(), 1);
     assert_eq!(

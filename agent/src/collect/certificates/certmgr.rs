@@ -251,8 +251,7 @@ fn error_code_of(line: &str) -> Option<&str> {
 fn last_meaningful_line(text: &str) -> Option<String> {
     text.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("[ErrorCode") && !l.starts_with("====="))
-        .last()
+        .rfind(|l| !l.is_empty() && !l.starts_with("[ErrorCode") && !l.starts_with("====="))
         .map(str::to_owned)
 }
 

@@ -9,13 +9,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::der;
 use super::oids;
 
+/// The two optional ends of a PrivateKeyUsagePeriod.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct KeyUsagePeriod {
+    pub(crate) not_before: Option<DateTime<Utc>>,
+    pub(crate) not_after: Option<DateTime<Utc>>,
+}
+
 /// PrivateKeyUsagePeriod (2.5.29.16): `SEQUENCE { [0] GeneralizedTime OPTIONAL,
 /// [1] GeneralizedTime OPTIONAL }`. `None` when the structure is malformed.
-pub(crate) fn private_key_usage_period(
-    value: &[u8],
-) -> Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+pub(crate) fn private_key_usage_period(value: &[u8]) -> Option<KeyUsagePeriod> {
     let seq = der::read_all(value).filter(|t| t.tag == der::SEQUENCE)?;
-    let (mut not_before, mut not_after) = (None, None);
+    let mut period = KeyUsagePeriod::default();
     for part in der::children(seq.value)? {
         // Implicitly tagged primitive [0]/[1]; a constructed (0xA0) form is accepted too,
         // since some CAs wrap the time explicitly.
@@ -30,12 +35,12 @@ pub(crate) fn private_key_usage_period(
         };
         let time = generalized_time(text)?;
         if part.tag & 0x01 == 0 {
-            not_before = Some(time);
+            period.not_before = Some(time);
         } else {
-            not_after = Some(time);
+            period.not_after = Some(time);
         }
     }
-    Some((not_before, not_after))
+    Some(period)
 }
 
 /// `YYYYMMDDHHMMSS[.fff]Z` as DER requires it; fractions are dropped.

@@ -102,9 +102,9 @@ impl Extensions {
             match oid.as_str() {
                 oids::PRIVATE_KEY_USAGE_PERIOD => {
                     match extensions::private_key_usage_period(ext.value) {
-                        Some((from, to)) => {
-                            out.private_key_not_before = from;
-                            out.private_key_not_after = to;
+                        Some(period) => {
+                            out.private_key_not_before = period.not_before;
+                            out.private_key_not_after = period.not_after;
                         }
                         None => tracing::warn!(
                             message = "Malformed PrivateKeyUsagePeriod ignored.",

@@ -14,24 +14,34 @@ fn pkup(parts: &[(u8, &str)]) -> Vec<u8> {
 
 #[test]
 fn private_key_usage_period_with_both_parts() {
-    let (from, to) = private_key_usage_period(&pkup(&[
+    let period = private_key_usage_period(&pkup(&[
         (0x80, "20200101000000Z"),
         (0x81, "20210401123456Z"),
     ]))
     .unwrap();
+    let (from, to) = (period.not_before, period.not_after);
     assert_eq!(from.unwrap().to_rfc3339(), "2020-01-01T00:00:00+00:00");
     assert_eq!(to.unwrap().to_rfc3339(), "2021-04-01T12:34:56+00:00");
 }
 
 #[test]
 fn private_key_usage_period_with_one_part() {
-    let (from, to) = private_key_usage_period(&pkup(&[(0x81, "20300101000000Z")])).unwrap();
-    assert_eq!(from, None);
-    assert_eq!(to.unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
-    let (from, to) = private_key_usage_period(&pkup(&[(0x80, "20300101000000.123Z")])).unwrap();
-    assert_eq!(from.unwrap().to_rfc3339(), "2030-01-01T00:00:00+00:00");
-    assert_eq!(to, None);
-    assert_eq!(private_key_usage_period(&pkup(&[])), Some((None, None)));
+    let only_end = private_key_usage_period(&pkup(&[(0x81, "20300101000000Z")])).unwrap();
+    assert_eq!(only_end.not_before, None);
+    assert_eq!(
+        only_end.not_after.unwrap().to_rfc3339(),
+        "2030-01-01T00:00:00+00:00"
+    );
+    let only_start = private_key_usage_period(&pkup(&[(0x80, "20300101000000.123Z")])).unwrap();
+    assert_eq!(
+        only_start.not_before.unwrap().to_rfc3339(),
+        "2030-01-01T00:00:00+00:00"
+    );
+    assert_eq!(only_start.not_after, None);
+    assert_eq!(
+        private_key_usage_period(&pkup(&[])),
+        Some(KeyUsagePeriod::default())
+    );
 }
 
 #[test]
