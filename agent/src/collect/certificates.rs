@@ -1,8 +1,9 @@
 //! Certificates from files, folders and the CryptoPro stores, summarised GOST-aware.
 //!
 //! Files give the DER, so they carry every field. The CryptoPro stores are read through
-//! `certmgr`, which prints a summary only: a store entry whose certificate is also in a file is
-//! folded into the file's copy (it gains the store as a source), so the inventory lists it once.
+//! `certmgr`, which prints a summary only: a store entry whose certificate is also in a file, a
+//! container or on a token is folded into that DER-backed copy (which gains the store as a
+//! source), so the inventory lists it once.
 
 use std::time::Instant;
 
@@ -53,24 +54,32 @@ impl Collector for Certificates {
             // reported by this collector rather than the whole collector timing out.
             let deadline = started + config.collector_timeout * 3 / 4;
             let (listed, errors) = store::collect(&certmgr, deadline);
-            fold_store_entries(&mut section.certificates, listed);
+            section.certificates.extend(listed);
+            section.certificates = fold_store_copies(std::mem::take(&mut section.certificates));
             section.errors.extend(errors);
         }
         Ok(section)
     }
 }
 
-/// Add store entries, folding each into a DER-backed copy with the same SHA-1 when there is one.
-fn fold_store_entries(certificates: &mut Vec<Certificate>, listed: Vec<Certificate>) {
-    for entry in listed {
-        match certificates
+/// Fold every store-only entry (no DER, `sha1:` placeholder identity; see `certmgr`) into a
+/// DER-backed copy of the same certificate, which gains the store as a source. Store entries
+/// seen nowhere else are kept as they are. The scan calls this across all collectors, so a
+/// certificate listed by certmgr and found in a container or on a token is reported once.
+pub fn fold_store_copies(certificates: Vec<Certificate>) -> Vec<Certificate> {
+    let (mut backed, store_only): (Vec<_>, Vec<_>) = certificates
+        .into_iter()
+        .partition(|c| !(c.der.is_empty() && c.sha256.starts_with(certmgr::PLACEHOLDER_PREFIX)));
+    for entry in store_only {
+        match backed
             .iter_mut()
             .find(|c| c.sha1 == entry.sha1 && !c.der.is_empty())
         {
             Some(copy) => copy.sources.extend(entry.sources),
-            None => certificates.push(entry),
+            None => backed.push(entry),
         }
     }
+    backed
 }
 
 /// Parse a certificate file's bytes and summarise every certificate in it, for callers (and
@@ -87,4 +96,45 @@ pub fn summarize_file_bytes(
         .iter()
         .map(|der| summarize(der, source()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{CertificateSource, SourceKind};
+
+    fn cert(sha1: &str, der: &[u8], sha256: &str, kind: SourceKind) -> Certificate {
+        Certificate {
+            sha1: sha1.to_owned(),
+            sha256: sha256.to_owned(),
+            der: der.to_vec(),
+            sources: vec![CertificateSource {
+                kind,
+                location: format!("{kind:?}"),
+            }],
+            ..Certificate::default()
+        }
+    }
+
+    #[test]
+    fn store_entries_fold_into_der_backed_copies_only() {
+        let folded = fold_store_copies(vec![
+            cert("aa", b"", "sha1:aa", SourceKind::CryptoproStore),
+            cert("aa", &[0x30], "f00d", SourceKind::Container),
+            cert("bb", b"", "sha1:bb", SourceKind::CryptoproStore),
+            cert("cc", &[0x30], "c0de", SourceKind::File),
+        ]);
+        assert_eq!(folded.len(), 3);
+        let kinds = |c: &Certificate| c.sources.iter().map(|s| s.kind).collect::<Vec<_>>();
+        assert_eq!(folded[0].sha1, "aa");
+        assert_eq!(
+            kinds(&folded[0]),
+            [SourceKind::Container, SourceKind::CryptoproStore]
+        );
+        assert_eq!(folded[1].sha1, "cc");
+        assert_eq!(
+            (folded[2].sha1.as_str(), folded[2].sha256.as_str()),
+            ("bb", "sha1:bb")
+        );
+    }
 }

@@ -3,9 +3,10 @@
 //! certmgr prints no DER, so an entry becomes a [`Certificate`] from the printed fields only.
 //! Identity: the contract wants `sha256` to be a stable identity for merging. Without the DER
 //! the SHA-256 is unknowable, so a store entry carries `sha1:<thumbprint>` there, a value that can
-//! never collide with a real SHA-256 (not 64 hex digits). The collector folds a store entry into
-//! a DER-backed copy with the same SHA-1 when it has one, so the placeholder only reaches the
-//! inventory for certificates seen nowhere else.
+//! never collide with a real SHA-256 (not 64 hex digits). `fold_store_copies` (run by the
+//! collector and again by the scan across collectors) folds a store entry into a DER-backed copy
+//! with the same SHA-1, so the placeholder only reaches the inventory for certificates seen
+//! nowhere else.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
@@ -53,6 +54,9 @@ pub enum CertmgrError {
     #[error("certmgr entry {number}: unreadable date {text:?}")]
     BadDate { number: usize, text: String },
 }
+
+/// What a store entry's `sha256` starts with: the SHA-1 follows, the SHA-256 is unknown.
+pub(crate) const PLACEHOLDER_PREFIX: &str = "sha1:";
 
 /// Empty store: `SCARD_E_NO_SUCH_CERTIFICATE`.
 const EMPTY_STORE_CODE: &str = "0x8010002c";
@@ -297,7 +301,7 @@ impl CertmgrEntry {
         };
         let subject_dn = printed::Dn::parse(&subject);
         Ok(Certificate {
-            sha256: format!("sha1:{sha1}"),
+            sha256: format!("{PLACEHOLDER_PREFIX}{sha1}"),
             sha1,
             serial: self.serial.clone().unwrap_or_default(),
             subject_cn: subject_dn.get(&["CN"]),
