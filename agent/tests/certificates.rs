@@ -463,3 +463,27 @@ fn nothing_to_look_at_is_skipped() {
     assert!(section.skipped);
     assert!(section.certificates.is_empty() && section.errors.is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn folders_are_read_three_levels_deep_without_following_folder_links() {
+    let fx = fixture();
+    let root = fx.certs.join("tree");
+    let deep = root.join("1/2/3");
+    std::fs::create_dir_all(deep.join("4")).expect("mkdir");
+    std::fs::write(deep.join("at-depth-3.cer"), &fx.ca.der).expect("write");
+    std::fs::write(deep.join("4/too-deep.cer"), &fx.person.der).expect("write");
+    // A link loop and a link to a folder elsewhere are not followed; a link to a file is read.
+    std::os::unix::fs::symlink(&root, root.join("1/loop")).expect("symlink");
+    std::os::unix::fs::symlink(fx.certs.join("archive"), root.join("archive-link"))
+        .expect("symlink");
+    std::os::unix::fs::symlink(fx.certs.join("person.pem"), root.join("linked.pem"))
+        .expect("symlink");
+    let section = Certificates
+        .collect(&config(fx.certs.as_path(), vec![root]))
+        .expect("collects");
+    assert!(section.errors.is_empty(), "{:?}", section.errors);
+    let mut names: Vec<String> = section.certificates.iter().flat_map(locations).collect();
+    names.sort();
+    assert_eq!(names, ["at-depth-3.cer", "linked.pem"]);
+}

@@ -3,6 +3,7 @@
 //! The real certmgr is proprietary and cannot be installed here, so a shell script stands at
 //! `<root>/opt/cprocsp/bin/amd64/certmgr` and prints listings: this runs the collector's real
 //! process handling (arguments, no stdin, deadline and kill, UTF-8/CP1251 decoding).
+#![cfg(unix)]
 
 mod support;
 

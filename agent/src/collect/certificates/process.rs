@@ -116,7 +116,7 @@ pub(crate) fn decode(bytes: &[u8]) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
