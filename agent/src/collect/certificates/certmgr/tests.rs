@@ -1,4 +1,5 @@
 use super::*;
+use crate::inventory::SourceKind;
 
 /// English locale, CSP 5 labels, with a subject wrapped onto a continuation line.
 const EN: &str = "\
