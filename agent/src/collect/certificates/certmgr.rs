@@ -36,6 +36,9 @@ pub struct CertmgrEntry {
     pub provider: Option<String>,
     /// Extended key usages as printed (`1.3.6.1.5.5.7.3.2 Проверка подлинности клиента`).
     pub extended_key_usage: Vec<String>,
+    /// Dates that could not be read, as printed: the entry is kept, the date left `None`, so
+    /// one odd entry does not hide the rest of the store.
+    pub unreadable_dates: Vec<String>,
 }
 
 /// Why a listing or an entry could not be used.
@@ -65,7 +68,6 @@ pub fn parse_certmgr_list(text: &str) -> Result<Vec<CertmgrEntry>, CertmgrError>
     let mut entries: Vec<CertmgrEntry> = Vec::new();
     let mut last_field: Option<Field> = None;
     let mut error_code = None;
-    let mut dates: Vec<(usize, String)> = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim();
         if let Some(code) = error_code_of(trimmed) {
@@ -103,12 +105,9 @@ pub fn parse_certmgr_list(text: &str) -> Result<Vec<CertmgrEntry>, CertmgrError>
         last_field = Field::from_label(label.trim());
         if let Some(field) = last_field {
             if let Err(text) = set(entry, field, value) {
-                dates.push((entry.number, text));
+                entry.unreadable_dates.push(text);
             }
         }
-    }
-    if let Some((number, text)) = dates.into_iter().next() {
-        return Err(CertmgrError::BadDate { number, text });
     }
     match error_code.as_deref() {
         _ if !entries.is_empty() => Ok(entries),

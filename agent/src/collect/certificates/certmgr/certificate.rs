@@ -16,6 +16,12 @@ impl CertmgrEntry {
             number: self.number,
             field,
         };
+        if let Some(text) = self.unreadable_dates.first() {
+            return Err(CertmgrError::BadDate {
+                number: self.number,
+                text: text.clone(),
+            });
+        }
         let sha1 = self
             .sha1
             .clone()

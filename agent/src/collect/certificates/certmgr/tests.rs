@@ -183,8 +183,15 @@ fn empty_store_is_an_empty_list_and_other_errors_are_errors() {
 #[test]
 fn entries_missing_identity_or_dates_are_refused() {
     let bad_date = RU.replace("19/03/2023  10:42:00 UTC", "31/02/2023  10:42:00 UTC");
+    let entries = parse_certmgr_list(&bad_date).unwrap();
+    assert_eq!(entries[0].not_after, None);
+    assert_eq!(entries[0].unreadable_dates, ["31/02/2023  10:42:00 UTC"]);
     assert_eq!(
-        parse_certmgr_list(&bad_date),
+        entries[0].sha1.as_deref(),
+        Some("abcdef0123456789abcdef0123456789abcdef01")
+    );
+    assert_eq!(
+        entries[0].to_certificate("uMy"),
         Err(CertmgrError::BadDate {
             number: 1,
             text: "31/02/2023  10:42:00 UTC".to_owned()
