@@ -366,9 +366,19 @@ fn bad_and_missing_files_become_findings_and_good_ones_still_arrive() {
     std::fs::write(bad.join("huge.pem"), vec![b'A'; 2 * 1024 * 1024]).expect("write");
     std::fs::write(bad.join("garbage.crt"), [0xDE, 0xAD, 0xBE, 0xEF, 0x01]).expect("write");
     std::fs::write(bad.join("good.cer"), &fx.ca.der).expect("write");
+    // Well-formed non-certificates beside certificates are skipped in folders…
+    std::fs::copy(&fx.ca.key_pem, bad.join("ca-key.pem")).expect("copy");
+    let empty_p7 = Command::new("openssl")
+        .args(["crl2pkcs7", "-nocrl", "-outform", "DER"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl runs");
+    assert!(empty_p7.status.success());
+    std::fs::write(bad.join("no-certs.p7b"), &empty_p7.stdout).expect("write");
     let missing = fx.certs.join("no-such-folder");
-    let config = config(fx.certs.as_path(), vec![bad, missing.clone()]);
-    let section = Certificates.collect(&config).expect("collects");
+    let key = bad.join("ca-key.pem");
+    let scan_config = config(fx.certs.as_path(), vec![bad, missing.clone()]);
+    let section = Certificates.collect(&scan_config).expect("collects");
     assert_eq!(section.certificates.len(), 1);
     assert_eq!(
         section.certificates[0].sha1,
@@ -405,9 +415,20 @@ fn bad_and_missing_files_become_findings_and_good_ones_still_arrive() {
         section.errors,
         [format!("{}: does not exist", missing.display())]
     );
-    assert_eq!(section.findings.len(), 5);
+    assert_eq!(section.findings.len(), 5, "{:?}", section.findings);
 
-    let inventory = scan_with(vec![Box::new(Certificates)], &config);
+    // …but reported when named directly.
+    let named = Certificates
+        .collect(&config(fx.certs.as_path(), vec![key]))
+        .expect("collects");
+    assert_eq!(named.findings.len(), 1);
+    assert_eq!(named.findings[0].code, Code::FileUnparsable);
+    assert_eq!(
+        named.findings[0].message,
+        "holds only PEM blocks of other kinds (PRIVATE KEY), not a certificate"
+    );
+
+    let inventory = scan_with(vec![Box::new(Certificates)], &scan_config);
     assert_eq!(inventory.collectors[0].status, CollectorOutcome::Partial);
     assert!(
         inventory

@@ -1,11 +1,12 @@
 //! Certificate files → DER certificates: DER, PEM (bundles too), Base64 without armour and
-//! PKCS#7 (`.p7b`) bundles. Pure apart from nothing: the collector does the reading.
+//! PKCS#7 (`.p7b`) bundles. Pure: the collector does the reading.
 //!
 //! Decisions, so that every file ends in exactly one clear outcome:
 //! - Non-certificate PEM blocks (keys, CRLs, requests) next to certificates are skipped.
-//! - A file holding no certificate at all (only a CRL, only a key) is an error naming what it
-//!   holds: it was put where certificates are expected, so someone should look at it. `.crl`
-//!   files are not picked up from folders in the first place.
+//! - A file holding no certificate at all (only a CRL, only a key) is
+//!   [`CertError::NotCertificate`] naming what it holds. The collector reports it for a file
+//!   named in the configuration and skips it inside folders (see `files`); `.crl` files are not
+//!   picked up from folders in the first place.
 //! - A damaged certificate block fails the whole file (with the block's number): half a bundle
 //!   read silently would hide the broken one.
 

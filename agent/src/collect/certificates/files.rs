@@ -4,6 +4,11 @@
 //! `chain/` or per-year subfolders) without following symlinked folders, so a link loop or a
 //! link to `/` cannot run away. Only certificate extensions are picked up from folders; a file
 //! named directly is read whatever its name.
+//!
+//! A file that holds no certificate but is a well-formed something else (a key, a CRL, a
+//! request) is reported when it was named directly (someone meant it to be a certificate) and
+//! only logged when it was met in a folder: keys and CRLs kept beside certificates are normal,
+//! and a warning for each would bury the real problems.
 
 use std::fs;
 use std::io::Read;
@@ -36,7 +41,7 @@ pub(crate) fn collect(paths: &[PathBuf], section: &mut Section) {
                     ));
                 }
             }
-            Ok(_) => read_file(path, section),
+            Ok(_) => read_file(path, Origin::Named, section),
             Err(error) => unreadable(path, &error, section),
         }
     }
@@ -69,7 +74,7 @@ fn walk(dir: &Path, depth: usize, budget: &mut usize, section: &mut Section) {
         let is_file = kind.is_file() || fs::metadata(&path).is_ok_and(|m| m.is_file());
         if is_file && has_certificate_extension(&path) {
             *budget -= 1;
-            read_file(&path, section);
+            read_file(&path, Origin::Folder, section);
         }
     }
 }
@@ -80,8 +85,17 @@ fn has_certificate_extension(path: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
+/// How a file came to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// Named in `cert_paths` itself.
+    Named,
+    /// Found while reading a configured folder.
+    Folder,
+}
+
 /// Read one file and summarise every certificate in it.
-fn read_file(path: &Path, section: &mut Section) {
+fn read_file(path: &Path, origin: Origin, section: &mut Section) {
     let location = path.display().to_string();
     let bytes = match read_capped(path) {
         Ok(bytes) => bytes,
@@ -96,6 +110,10 @@ fn read_file(path: &Path, section: &mut Section) {
     };
     let ders = match parse_certificate_file(&bytes) {
         Ok(ders) => ders,
+        Err(error @ CertError::NotCertificate(_)) if origin == Origin::Folder => {
+            tracing::info!(message = "Skipped a file without certificates.", path = %location, %error);
+            return;
+        }
         Err(error) => return unparsable(&location, &error.to_string(), section),
     };
     let count = ders.len();
