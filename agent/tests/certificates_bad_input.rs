@@ -1,8 +1,9 @@
-//! Hostile and broken input: the summary and the file loader return errors, never panic.
+//! Hostile and broken input: the summary, the file loader and the certmgr parser return errors,
+//! never panic.
 
 use proptest::prelude::*;
 use tokenwatch_agent::collect::certificates::{
-    CertError, MAX_FILE_SIZE, parse_certificate_file, summarize,
+    CertError, MAX_FILE_SIZE, parse_certificate_file, parse_certmgr_list, summarize,
 };
 use tokenwatch_agent::inventory::{CertificateSource, SourceKind};
 
@@ -155,6 +156,41 @@ proptest! {
         let base = [PERSON, CA, CHAIN_P7B][which];
         let mutated = apply(base, &edits);
         exercise(&mutated);
+    }
+
+    #[test]
+    fn any_text_as_certmgr_output_never_panics(text in "\\PC{0,400}") {
+        if let Ok(entries) = parse_certmgr_list(&text) {
+            for entry in entries {
+                let _ = entry.to_certificate("uMy");
+            }
+        }
+    }
+
+    #[test]
+    fn certmgr_like_lines_never_panic(
+        lines in proptest::collection::vec(
+            (
+                prop_oneof![
+                    Just("1-------"), Just("22-------"), Just("Субъект"), Just("Issuer"),
+                    Just("SHA1 Hash"), Just("Выдан"), Just("Not valid after"),
+                    Just("Контейнер"), Just("Назначение/EKU"), Just("   "), Just("[ErrorCode"),
+                    Just("====="),
+                ],
+                "[ 0-9A-Za-zА-я:/.,=\"x\\]]{0,40}",
+            ),
+            0..30,
+        )
+    ) {
+        let text: String = lines
+            .iter()
+            .map(|(label, value)| format!("{label} : {value}\n"))
+            .collect();
+        if let Ok(entries) = parse_certmgr_list(&text) {
+            for entry in entries {
+                let _ = entry.to_certificate("mRoot");
+            }
+        }
     }
 
     #[test]
