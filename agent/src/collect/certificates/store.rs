@@ -1,4 +1,9 @@
 //! The CryptoPro certificate stores, listed with `certmgr -list -store …`.
+//!
+//! certmgr runs in the agent's own environment and locale: forcing `C` could turn Cyrillic names
+//! into `?`, and the parser reads both the Russian and the English labels anyway. The `u` stores
+//! are those of the user the agent runs as (root's, for the service); other users' personal
+//! stores are not listed.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
