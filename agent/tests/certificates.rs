@@ -393,7 +393,7 @@ fn bad_and_missing_files_become_findings_and_good_ones_still_arrive() {
             .unwrap_or_else(|| panic!("no finding for {name}: {:?}", section.findings))
     };
     assert_eq!(finding("empty.cer").code, Code::FileUnparsable);
-    assert_eq!(finding("empty.cer").message, "empty input");
+    assert_eq!(finding("empty.cer").message, "the file is empty (no data)");
     assert_eq!(finding("truncated.der").code, Code::FileUnparsable);
     assert!(
         finding("truncated.der")

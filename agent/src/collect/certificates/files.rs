@@ -114,6 +114,9 @@ fn read_file(path: &Path, origin: Origin, section: &mut Section) {
             tracing::info!(message = "Skipped a file without certificates.", path = %location, %error);
             return;
         }
+        Err(CertError::Empty) => {
+            return unparsable(&location, "the file is empty (no data)", section);
+        }
         Err(error) => return unparsable(&location, &error.to_string(), section),
     };
     let count = ders.len();
