@@ -286,6 +286,11 @@ fn certmgr_listing_in_russian() {
     assert_eq!(cert.serial, "1231231231231231231321231231231231231231");
     assert_eq!(cert.subject, "Информация о 2 субъекте");
     assert_eq!(cert.subject_cn, None);
+    assert_eq!(
+        cert.signature_algorithm,
+        "GOST R 34.11-2012 256 with GOST R 34.10-2012 256"
+    );
+    assert_eq!(cert.public_key_algorithm, "GOST R 34.10-2012 256");
     // "jjjj…" is not a key identifier: dropped rather than used for issuer matching.
     assert_eq!(cert.subject_key_id, None);
     assert_eq!(cert.sources[0].kind, SourceKind::CryptoproStore);

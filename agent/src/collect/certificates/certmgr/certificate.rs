@@ -49,8 +49,16 @@ impl CertmgrEntry {
             not_before: self.not_before.ok_or_else(|| missing("start date"))?,
             not_after: self.not_after.ok_or_else(|| missing("end date"))?,
             extended_key_usage: self.extended_key_usage.clone(),
-            signature_algorithm: self.signature_algorithm.clone().unwrap_or_default(),
-            public_key_algorithm: self.public_key_algorithm.clone().unwrap_or_default(),
+            signature_algorithm: self
+                .signature_algorithm
+                .as_deref()
+                .map(algorithm_name)
+                .unwrap_or_default(),
+            public_key_algorithm: self
+                .public_key_algorithm
+                .as_deref()
+                .map(algorithm_name)
+                .unwrap_or_default(),
             is_ca: matches!(store, "uRoot" | "mRoot" | "uCA" | "mCA"),
             self_signed: subject == issuer,
             subject,
@@ -65,5 +73,53 @@ impl CertmgrEntry {
                 .filter(|k| k.bytes().all(|b| b.is_ascii_hexdigit())),
             ..Certificate::default()
         })
+    }
+}
+
+/// The summary's algorithm name for the forms certmgr prints (so file and store entries group
+/// together); anything else is kept as printed. certmgr's public key sizes in brackets are of
+/// the public key value, twice the key's nominal size.
+fn algorithm_name(printed: &str) -> String {
+    let name = match printed.trim() {
+        "ГОСТ Р 34.11-2012/34.10-2012 256 бит" => {
+            "GOST R 34.11-2012 256 with GOST R 34.10-2012 256"
+        }
+        "ГОСТ Р 34.11-2012/34.10-2012 512 бит" => {
+            "GOST R 34.11-2012 512 with GOST R 34.10-2012 512"
+        }
+        "ГОСТ Р 34.11/34.10-2001" => "GOST R 34.11-94 with GOST R 34.10-2001",
+        "ГОСТ Р 34.10-2012 256 бит (512 бит)" | "ГОСТ Р 34.10-2012 (512 bits)" => {
+            "GOST R 34.10-2012 256"
+        }
+        "ГОСТ Р 34.10-2012 512 бит (1024 бит)" | "ГОСТ Р 34.10-2012 (1024 bits)" => {
+            "GOST R 34.10-2012 512"
+        }
+        "ГОСТ Р 34.10-2001 (512 бит)" | "ГОСТ Р 34.10-2001 (512 bits)" => {
+            "GOST R 34.10-2001"
+        }
+        other => other,
+    };
+    name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_gost_algorithms_get_the_summary_names() {
+        assert_eq!(
+            algorithm_name("ГОСТ Р 34.11-2012/34.10-2012 256 бит"),
+            "GOST R 34.11-2012 256 with GOST R 34.10-2012 256"
+        );
+        assert_eq!(
+            algorithm_name("ГОСТ Р 34.10-2012 256 бит (512 бит)"),
+            "GOST R 34.10-2012 256"
+        );
+        assert_eq!(
+            algorithm_name("ГОСТ Р 34.10-2012 (512 bits)"),
+            "GOST R 34.10-2012 256"
+        );
+        assert_eq!(algorithm_name("RSA (2048 bits)"), "RSA (2048 bits)");
     }
 }

@@ -124,8 +124,9 @@ fn english_entry_becomes_a_store_certificate() {
     assert_eq!(cert.organization.as_deref(), Some("ООО Ромашка"));
     assert_eq!(
         cert.signature_algorithm,
-        "ГОСТ Р 34.11-2012/34.10-2012 256 бит"
+        "GOST R 34.11-2012 256 with GOST R 34.10-2012 256"
     );
+    assert_eq!(cert.public_key_algorithm, "GOST R 34.10-2012 256");
     assert_eq!(
         cert.subject_key_id.as_deref(),
         Some("75bd111300000000000000000000000000000000")
