@@ -47,7 +47,8 @@ pub fn scan_with(collectors: Vec<Box<dyn Collector>>, config: &ScanConfig) -> In
         inventory.findings.extend(findings);
         inventory.collectors.push(status);
     }
-    inventory.certificates = merge_certificates(certificates);
+    inventory.certificates =
+        merge_certificates(collect::certificates::fold_store_copies(certificates));
     mark_issuers(&mut inventory.certificates);
     link_usb_to_readers(&mut inventory);
     inventory.findings = diagnose(&inventory, config.thresholds, config.now);
