@@ -7,3 +7,4 @@ pub mod containers;
 pub mod gost;
 pub mod pcscd;
 pub mod softhsm;
+pub mod workstation;
