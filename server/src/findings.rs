@@ -191,6 +191,9 @@ async fn certificates(
     Ok(())
 }
 
+/// Agent, name, path and key end of a container.
+type ContainerRow = (Uuid, Option<String>, String, Option<DateTime<Utc>>);
+
 /// Containers' key periods: their own, or their certificate's PrivateKeyUsagePeriod.
 async fn containers(
     pool: &PgPool,
@@ -198,7 +201,7 @@ async fn containers(
     thresholds: Thresholds,
     out: &mut Vec<(Uuid, Computed)>,
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<(Uuid, Option<String>, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let rows: Vec<ContainerRow> = sqlx::query_as(
         "select hc.agent_id, hc.name, hc.path, coalesce(hc.private_key_not_after, \
              (select c.private_key_not_after from certificate_sightings s \
                  join certificates c on c.id = s.certificate_id \

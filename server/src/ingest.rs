@@ -89,9 +89,9 @@ pub async fn apply_report(
     .execute(&mut *tx)
     .await?;
     if changed {
-        store::replace(&mut *tx, agent, inventory, now).await?;
+        store::replace(&mut tx, agent, inventory, now).await?;
     } else {
-        store::touch(&mut *tx, agent, now).await?;
+        store::touch(&mut tx, agent, now).await?;
     }
     tx.commit().await?;
     Ok(Applied {
