@@ -125,3 +125,49 @@ pub(crate) fn csp_license(c: Option<&v1::Components>) -> (Option<DateTime<Utc>>,
         None => (None, false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enumerations_take_the_readmes_names() {
+        assert_eq!(
+            family(v1::TokenFamily::Rutoken.into()).as_deref(),
+            Some("rutoken")
+        );
+        assert_eq!(family(v1::TokenFamily::Unspecified.into()), None);
+        assert_eq!(family(99), None);
+        assert_eq!(media(v1::Media::Hdimage.into()).as_deref(), Some("hdimage"));
+        assert_eq!(
+            source_kind(v1::SourceKind::CryptoproStore.into()).as_deref(),
+            Some("cryptopro_store")
+        );
+        assert_eq!(
+            outcome(v1::CollectorOutcome::Partial.into()).as_deref(),
+            Some("partial")
+        );
+        assert_eq!(
+            severity(v1::Severity::Critical.into()).as_deref(),
+            Some("critical")
+        );
+    }
+
+    #[test]
+    fn a_token_is_keyed_by_trimmed_model_and_serial() {
+        let token = v1::Token {
+            model: " Rutoken ECP ".into(),
+            serial: "3a6b0f21    ".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            token_key(&token),
+            Some(("Rutoken ECP".to_owned(), "3a6b0f21".to_owned()))
+        );
+        let blank = v1::Token {
+            serial: "   ".into(),
+            ..token
+        };
+        assert_eq!(token_key(&blank), None);
+    }
+}

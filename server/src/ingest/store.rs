@@ -49,6 +49,8 @@ pub(crate) async fn touch(
     Ok(())
 }
 
+/// The sighting tables. Table and column names put into SQL text come only from constants in
+/// this module, never from a report.
 const SIGHTINGS: [&str; 3] = [
     "token_sightings",
     "certificate_sightings",

@@ -35,10 +35,11 @@ pub(super) async fn certificates(
                 .await?;
         let by_hash: std::collections::HashMap<String, i64> =
             rows.into_iter().map(|(id, h)| (h, id)).collect();
+        // Every hash was inserted above or already known, in this transaction's view.
         sha256
             .iter()
-            .map(|h| by_hash.get(h).copied().unwrap_or_default())
-            .collect()
+            .map(|h| by_hash.get(h).copied().ok_or(sqlx::Error::RowNotFound))
+            .collect::<Result<_, _>>()?
     };
 
     sqlx::query(
