@@ -198,3 +198,42 @@ async fn a_container_that_disappears_and_returns_keeps_its_identity(pool: PgPool
     assert_eq!(back, ("le-renamed".into(), t0, t2, true));
     assert_eq!(count(&pool, "select count(*) from containers").await, 10);
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_token_seen_through_two_modules_is_one_token(pool: PgPool) {
+    let head = office(&pool, "Головной офис").await;
+    let a = agent(&pool, head, "buh-01").await;
+    let mut inventory = workstation("buh-01");
+    let mut via_opensc = rutoken();
+    via_opensc.module = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so".into();
+    via_opensc.serial = TOKEN_SERIAL.into();
+    inventory.tokens.push(via_opensc);
+    // A token without a serial is listed on the host but has no identity.
+    inventory.tokens.push(tokenwatch_proto::v1::Token {
+        module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+        label: "test".into(),
+        serial: "  ".into(),
+        model: "SoftHSM v2".into(),
+        ..Default::default()
+    });
+    apply_report(&pool, a, &request(1, &inventory), base())
+        .await
+        .unwrap();
+
+    assert_eq!(count(&pool, "select count(*) from tokens").await, 1);
+    assert_eq!(
+        count(&pool, "select count(*) from token_sightings").await,
+        1
+    );
+    let rows: Vec<(String, Option<i64>)> =
+        sqlx::query_as("select module, token_id from host_tokens order by ordinal")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let ids: Vec<Option<i64>> = rows.iter().map(|r| r.1).collect();
+    assert_eq!(rows.len(), 3);
+    assert!(ids[0].is_some());
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[2], None);
+    assert_eq!(rows[2].0, "/usr/lib/softhsm/libsofthsm2.so");
+}
