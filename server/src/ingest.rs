@@ -9,6 +9,10 @@ use sqlx::PgPool;
 use tokenwatch_proto::v1;
 use uuid::Uuid;
 
+mod convert;
+mod store;
+mod validate;
+
 /// What applying a report did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applied {
@@ -49,9 +53,12 @@ pub async fn apply_report(
     report: &v1::ReportRequest,
     now: DateTime<Utc>,
 ) -> Result<Applied, IngestError> {
-    if report.inventory.is_none() {
+    // Everything is checked before the transaction starts: a refused report writes nothing,
+    // not even its sequence number.
+    validate::validate(report, now).map_err(IngestError::Invalid)?;
+    let Some(inventory) = &report.inventory else {
         return Err(IngestError::Invalid("the report has no inventory".into()));
-    }
+    };
     let sequence = i64::try_from(report.sequence)
         .map_err(|_| IngestError::Invalid("sequence out of range".into()))?;
     let mut tx = pool.begin().await?;
@@ -81,6 +88,11 @@ pub async fn apply_report(
     .bind(&report.content_hash)
     .execute(&mut *tx)
     .await?;
+    if changed {
+        store::replace(&mut tx, agent, inventory, now).await?;
+    } else {
+        store::touch(&mut tx, agent, now).await?;
+    }
     tx.commit().await?;
     Ok(Applied {
         changed,

@@ -2,4 +2,6 @@
 //! organisation's e-signature inventory, with its history, in PostgreSQL.
 
 pub mod db;
+pub mod findings;
 pub mod ingest;
+pub mod inventory;
