@@ -20,7 +20,6 @@ mod files;
 mod names;
 mod oids;
 mod pem;
-mod process;
 mod store;
 pub mod summary;
 
