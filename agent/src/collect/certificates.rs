@@ -12,7 +12,6 @@ use crate::config::ScanConfig;
 use crate::inventory::Certificate;
 
 mod certmgr;
-mod der;
 mod error;
 mod extensions;
 mod file;

@@ -13,7 +13,6 @@ use super::{CollectError, Collector, Section};
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
 
-mod der;
 mod discover;
 mod header;
 mod keys;
@@ -52,6 +51,19 @@ pub enum FormatError {
     BadOid,
     #[error("malformed time {0:?}")]
     BadTime(String),
+}
+
+impl From<crate::collect::der::DerError> for FormatError {
+    fn from(error: crate::collect::der::DerError) -> Self {
+        use crate::collect::der::DerError;
+        match error {
+            DerError::Malformed(reason) => Self::Der(reason),
+            DerError::TrailingBytes(count) => Self::TrailingBytes(count),
+            DerError::TooManyElements => Self::TooManyElements,
+            DerError::BadOid => Self::BadOid,
+            DerError::Unexpected { expected, found } => Self::Unexpected { expected, found },
+        }
+    }
 }
 
 /// The `containers` collector.

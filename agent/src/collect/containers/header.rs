@@ -5,10 +5,11 @@
 //! header look damaged. The MAC is not checked: that needs the GOST primitives and proves
 //! nothing an inventory needs.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use x509_parser::asn1_rs::{Any, Tag};
 
-use super::{FormatError, der};
+use super::FormatError;
+use crate::collect::der;
 
 /// Largest `header.key` taken as real: two embedded certificates make it 2–3 KiB.
 pub const MAX_HEADER_FILE: usize = 64 * 1024;
@@ -230,16 +231,8 @@ fn usage_period(value: &[u8]) -> Result<Period, FormatError> {
 
 /// `YYYYMMDDHHMMSS[.fff]Z`.
 fn generalized_time(data: &[u8]) -> Result<DateTime<Utc>, FormatError> {
-    let bad = || FormatError::BadTime(String::from_utf8_lossy(data).into_owned());
-    let text = std::str::from_utf8(data).map_err(|_| bad())?;
-    let body = text.strip_suffix('Z').ok_or_else(bad)?;
-    let whole = body.split('.').next().unwrap_or(body);
-    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    NaiveDateTime::parse_from_str(whole, "%Y%m%d%H%M%S")
-        .map(|t| t.and_utc())
-        .map_err(|_| bad())
+    der::generalized_time(data)
+        .ok_or_else(|| FormatError::BadTime(String::from_utf8_lossy(data).into_owned()))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use x509_parser::asn1_rs::Tag;
 
-use super::{FormatError, der};
+use super::FormatError;
+use crate::collect::der;
 
 /// Largest key file read: the biggest legal form (512-bit, non-exportable) is 134 bytes.
 pub const MAX_KEY_FILE: usize = 1024;
@@ -78,7 +79,7 @@ fn outer(bytes: &[u8]) -> Result<Vec<x509_parser::asn1_rs::Any<'_>>, FormatError
         });
     }
     let any = der::single(bytes)?;
-    der::sequence(&any, "SEQUENCE")
+    Ok(der::sequence(&any, "SEQUENCE")?)
 }
 
 fn octets(any: &x509_parser::asn1_rs::Any<'_>, what: &'static str) -> Result<usize, FormatError> {

@@ -3,7 +3,8 @@
 use encoding_rs::WINDOWS_1251;
 use x509_parser::asn1_rs::Tag;
 
-use super::{FormatError, der};
+use super::FormatError;
+use crate::collect::der;
 
 /// Largest `name.key` taken as real: names are tens of bytes, CSP caps them far below this.
 pub const MAX_NAME_FILE: usize = 4096;
