@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::{CollectError, Collector, Section};
+use x509_parser::asn1_rs::Any;
+
+use super::{CollectError, Collector, Section, der};
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
 
@@ -53,9 +55,9 @@ pub enum FormatError {
     BadTime(String),
 }
 
-impl From<crate::collect::der::DerError> for FormatError {
-    fn from(error: crate::collect::der::DerError) -> Self {
-        use crate::collect::der::DerError;
+impl From<der::DerError> for FormatError {
+    fn from(error: der::DerError) -> Self {
+        use der::DerError;
         match error {
             DerError::Malformed(reason) => Self::Der(reason),
             DerError::TrailingBytes(count) => Self::TrailingBytes(count),
@@ -64,6 +66,26 @@ impl From<crate::collect::der::DerError> for FormatError {
             DerError::Unexpected { expected, found } => Self::Unexpected { expected, found },
         }
     }
+}
+
+/// The elements of the one SEQUENCE a container file holds (`what` names it for errors), once
+/// the file is known to be neither empty nor larger than `limit`.
+fn file_sequence<'a>(
+    bytes: &'a [u8],
+    limit: usize,
+    what: &'static str,
+) -> Result<Vec<Any<'a>>, FormatError> {
+    if bytes.is_empty() {
+        return Err(FormatError::Empty);
+    }
+    if bytes.len() > limit {
+        return Err(FormatError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    let outer = der::single(bytes)?;
+    Ok(der::sequence(&outer, what)?)
 }
 
 /// The `containers` collector.
