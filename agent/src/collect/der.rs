@@ -38,6 +38,12 @@ pub(crate) fn next(input: &[u8]) -> Result<(Any<'_>, &[u8]), DerError> {
     }
 }
 
+/// The whole encoding (header included) of the TLV at the front of `input`, given the `rest`
+/// that [`next`] left after it.
+pub(crate) fn encoded<'a>(input: &'a [u8], rest: &[u8]) -> &'a [u8] {
+    input.split_at(input.len().saturating_sub(rest.len())).0
+}
+
 /// Exactly one TLV filling all of `input`.
 pub(crate) fn single(input: &[u8]) -> Result<Any<'_>, DerError> {
     let (any, rest) = next(input)?;
@@ -203,6 +209,9 @@ mod tests {
         let (any, rest) = next(&long).unwrap();
         assert_eq!(any.data.len(), 0x80);
         assert!(rest.is_empty());
+        long.push(0xFF);
+        let (_, rest) = next(&long).unwrap();
+        assert_eq!(encoded(&long, rest).len(), 0x83);
     }
 
     #[test]

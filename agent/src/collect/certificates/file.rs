@@ -77,7 +77,7 @@ fn from_der(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CertError> {
     if let Some(certs) = pkcs7_certificates(&outer) {
         return non_empty(certs, "a PKCS#7 bundle with no certificates");
     }
-    certificate(encoded(bytes, rest)).map(|c| vec![c])
+    certificate(der::encoded(bytes, rest)).map(|c| vec![c])
 }
 
 /// One certificate, checked; a CRL or a non-certificate is named as such.
@@ -123,16 +123,11 @@ fn pkcs7_certificates<'a>(outer: &Any<'a>) -> Option<Vec<&'a [u8]>> {
     while !rest.is_empty() {
         let (any, after) = der::next(rest).ok()?;
         if der::is_universal(&any, Tag::Sequence) && any.header.is_constructed() {
-            certs.push(encoded(rest, after));
+            certs.push(der::encoded(rest, after));
         }
         rest = after;
     }
     Some(certs)
-}
-
-/// The element at the front of `input`, header included, given what follows it.
-fn encoded<'a>(input: &'a [u8], rest: &[u8]) -> &'a [u8] {
-    input.split_at(input.len().saturating_sub(rest.len())).0
 }
 
 fn from_pem(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
@@ -149,7 +144,7 @@ fn from_pem(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
                 let der = block.contents.clone().map_err(fail)?;
                 // OpenSSL's TRUSTED CERTIFICATE appends trust settings after the certificate.
                 let raw = match (block.label.as_str(), der::next(&der)) {
-                    ("TRUSTED CERTIFICATE", Ok((_, rest))) => encoded(&der, rest),
+                    ("TRUSTED CERTIFICATE", Ok((_, rest))) => der::encoded(&der, rest),
                     _ => &der,
                 };
                 certs.push(certificate(raw).map_err(|e| fail(e.to_string()))?);
