@@ -17,6 +17,8 @@ use crate::inventory::{
 pub mod certificates;
 pub mod components;
 pub mod containers;
+mod der;
+mod program;
 pub mod readers;
 pub mod tokens;
 

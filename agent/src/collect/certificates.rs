@@ -12,7 +12,6 @@ use crate::config::ScanConfig;
 use crate::inventory::Certificate;
 
 mod certmgr;
-mod der;
 mod error;
 mod extensions;
 mod file;
@@ -20,7 +19,6 @@ mod files;
 mod names;
 mod oids;
 mod pem;
-mod process;
 mod store;
 pub mod summary;
 

@@ -14,7 +14,6 @@ mod cryptopro;
 mod license;
 mod middleware;
 pub mod modules;
-mod run;
 mod usb;
 
 /// Longest any one vendor program may run.

@@ -9,11 +9,12 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::{CollectError, Collector, Section};
+use x509_parser::asn1_rs::Any;
+
+use super::{CollectError, Collector, Section, der};
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
 
-mod der;
 mod discover;
 mod header;
 mod keys;
@@ -52,6 +53,39 @@ pub enum FormatError {
     BadOid,
     #[error("malformed time {0:?}")]
     BadTime(String),
+}
+
+impl From<der::DerError> for FormatError {
+    fn from(error: der::DerError) -> Self {
+        use der::DerError;
+        match error {
+            DerError::Malformed(reason) => Self::Der(reason),
+            DerError::TrailingBytes(count) => Self::TrailingBytes(count),
+            DerError::TooManyElements => Self::TooManyElements,
+            DerError::BadOid => Self::BadOid,
+            DerError::Unexpected { expected, found } => Self::Unexpected { expected, found },
+        }
+    }
+}
+
+/// The elements of the one SEQUENCE a container file holds (`what` names it for errors), once
+/// the file is known to be neither empty nor larger than `limit`.
+fn file_sequence<'a>(
+    bytes: &'a [u8],
+    limit: usize,
+    what: &'static str,
+) -> Result<Vec<Any<'a>>, FormatError> {
+    if bytes.is_empty() {
+        return Err(FormatError::Empty);
+    }
+    if bytes.len() > limit {
+        return Err(FormatError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    let outer = der::single(bytes)?;
+    Ok(der::sequence(&outer, what)?)
 }
 
 /// The `containers` collector.

@@ -4,10 +4,11 @@
 //! list, and the caller decides whether that is worth a warning. A certificate is never dropped
 //! from the inventory because of a damaged non-critical extension.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
+use x509_parser::asn1_rs::{Any, Tag};
 
-use super::der;
 use super::oids;
+use crate::collect::der;
 
 /// The two optional ends of a PrivateKeyUsagePeriod.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,49 +20,41 @@ pub(crate) struct KeyUsagePeriod {
 /// PrivateKeyUsagePeriod (2.5.29.16): `SEQUENCE { [0] GeneralizedTime OPTIONAL,
 /// [1] GeneralizedTime OPTIONAL }`. `None` when the structure is malformed.
 pub(crate) fn private_key_usage_period(value: &[u8]) -> Option<KeyUsagePeriod> {
-    let seq = der::read_all(value).filter(|t| t.tag == der::SEQUENCE)?;
+    let seq = sequence(value)?;
     let mut period = KeyUsagePeriod::default();
-    for part in der::children(seq.value)? {
-        // Implicitly tagged primitive [0]/[1]; a constructed (0xA0) form is accepted too,
-        // since some CAs wrap the time explicitly.
-        let text = match part.tag {
-            0x80 | 0x81 => part.value,
-            0xA0 | 0xA1 => {
-                der::read_all(part.value)
-                    .filter(|t| t.tag == der::GENERALIZED_TIME)?
-                    .value
-            }
-            _ => return None,
-        };
-        let time = generalized_time(text)?;
-        if part.tag & 0x01 == 0 {
-            period.not_before = Some(time);
+    for part in der::elements(seq.data).ok()? {
+        let not_after = if der::is_context(&part, 0) {
+            false
+        } else if der::is_context(&part, 1) {
+            true
         } else {
+            return None;
+        };
+        // Implicitly tagged primitive [0]/[1]; a constructed form is accepted too, since some
+        // CAs wrap the time explicitly.
+        let text = if part.header.is_constructed() {
+            der::single(part.data)
+                .ok()
+                .filter(|t| der::is_universal(t, Tag::GeneralizedTime))?
+                .data
+        } else {
+            part.data
+        };
+        let time = der::generalized_time(text)?;
+        if not_after {
             period.not_after = Some(time);
+        } else {
+            period.not_before = Some(time);
         }
     }
     Some(period)
 }
 
-/// `YYYYMMDDHHMMSS[.fff]Z` as DER requires it; fractions are dropped.
-pub(crate) fn generalized_time(text: &[u8]) -> Option<DateTime<Utc>> {
-    let text = std::str::from_utf8(text).ok()?;
-    let body = text.strip_suffix('Z')?;
-    let whole = body.split('.').next()?;
-    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| whole.get(range)?.parse::<u32>().ok();
-    let year = i32::try_from(number(0..4)?).ok()?;
-    NaiveDate::from_ymd_opt(year, number(4..6)?, number(6..8)?)?
-        .and_hms_opt(number(8..10)?, number(10..12)?, number(12..14)?)
-        .map(|t| t.and_utc())
-}
-
 /// subjectSignTool (1.2.643.100.111): a single string naming the owner's signing tool.
 pub(crate) fn sign_tool(value: &[u8]) -> Option<String> {
-    let tlv = der::read_all(value)?;
-    der::string(tlv.tag, tlv.value)
+    der::single(value)
+        .ok()
+        .and_then(|any| der::text(&any))
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
 }
@@ -86,24 +79,33 @@ pub(crate) fn extended_key_usage(value: &[u8]) -> Vec<String> {
 
 /// OIDs of a `SEQUENCE OF OID` or, with `nested`, a `SEQUENCE OF SEQUENCE { OID, … }`.
 fn oids_in_sequence(value: &[u8], nested: bool) -> Vec<String> {
-    let Some(items) = der::read_all(value)
-        .filter(|t| t.tag == der::SEQUENCE)
-        .and_then(|seq| der::children(seq.value))
-    else {
+    let Some(items) = sequence(value).and_then(|seq| der::elements(seq.data).ok()) else {
         return Vec::new();
+    };
+    let oid = |any: &Any<'_>| {
+        der::is_universal(any, Tag::Oid)
+            .then(|| der::oid_string(any.data).ok())
+            .flatten()
     };
     items
         .iter()
         .filter_map(|item| {
-            let oid = if nested {
-                let first = der::read(item.value)?.0;
-                (item.tag == der::SEQUENCE).then_some(first)?
-            } else {
-                *item
-            };
-            (oid.tag == der::OID).then(|| der::oid_string(oid.value))?
+            if !nested {
+                return oid(item);
+            }
+            let first = der::next(item.data).ok()?.0;
+            der::is_universal(item, Tag::Sequence)
+                .then(|| oid(&first))
+                .flatten()
         })
         .collect()
+}
+
+/// A value that is exactly one SEQUENCE.
+fn sequence(value: &[u8]) -> Option<Any<'_>> {
+    der::single(value)
+        .ok()
+        .filter(|any| der::is_universal(any, Tag::Sequence))
 }
 
 /// RFC 5280 names of the bits set in a keyUsage flag word (x509-parser's bit order).

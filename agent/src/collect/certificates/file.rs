@@ -10,15 +10,19 @@
 //! - A damaged certificate block fails the whole file (with the block's number): half a bundle
 //!   read silently would hide the broken one.
 
+use x509_parser::asn1_rs::{Any, Tag};
 use x509_parser::prelude::{CertificateRevocationList, FromDer, X509Certificate};
 
-use super::der;
 use super::error::CertError;
 use super::pem;
+use crate::collect::der;
 
 /// Files larger than this are refused unread: certificate files are a few kilobytes, bundles
 /// of a whole CA chain well under this.
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// The identifier octet of a SEQUENCE, which every DER certificate file starts with.
+const SEQUENCE: u8 = 0x30;
 
 /// PKCS#7 signedData (1.2.840.113549.1.7.2).
 const PKCS7_SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
@@ -39,7 +43,7 @@ pub fn parse_certificate_file(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CertError> {
         .iter()
         .position(|b| !b.is_ascii_whitespace() && *b != 0)
         .ok_or(CertError::Empty)?;
-    if bytes.first() == Some(&der::SEQUENCE) {
+    if bytes.first() == Some(&SEQUENCE) {
         return from_der(bytes);
     }
     let text = String::from_utf8_lossy(bytes);
@@ -62,7 +66,7 @@ pub fn parse_certificate_file(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CertError> {
 
 /// A binary file: one certificate, a PKCS#7 bundle, or something else to name.
 fn from_der(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CertError> {
-    let Some((outer, rest)) = der::read(bytes) else {
+    let Ok((outer, rest)) = der::next(bytes) else {
         // Let x509-parser say what is wrong (it names the missing length).
         return Err(certificate(bytes).map_or_else(|e| e, |_| CertError::Der("truncated".into())));
     };
@@ -70,10 +74,10 @@ fn from_der(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CertError> {
     if rest.iter().any(|b| *b != 0 && !b.is_ascii_whitespace()) {
         return Err(CertError::TrailingData(rest.len()));
     }
-    if let Some(certs) = pkcs7_certificates(outer) {
+    if let Some(certs) = pkcs7_certificates(&outer) {
         return non_empty(certs, "a PKCS#7 bundle with no certificates");
     }
-    certificate(outer.raw).map(|c| vec![c])
+    certificate(der::encoded(bytes, rest)).map(|c| vec![c])
 }
 
 /// One certificate, checked; a CRL or a non-certificate is named as such.
@@ -94,24 +98,36 @@ fn certificate(raw: &[u8]) -> Result<Vec<u8>, CertError> {
 }
 
 /// Certificates of a PKCS#7 signedData; `None` when `outer` is not one.
-fn pkcs7_certificates(outer: der::Tlv<'_>) -> Option<Vec<der::Tlv<'_>>> {
-    let content_info = der::children(outer.value)?;
+fn pkcs7_certificates<'a>(outer: &Any<'a>) -> Option<Vec<&'a [u8]>> {
+    let content_info = der::elements(outer.data).ok()?;
     let [oid, explicit, ..] = content_info.as_slice() else {
         return None;
     };
-    if oid.tag != der::OID || der::oid_string(oid.value).as_deref() != Some(PKCS7_SIGNED_DATA) {
+    if !der::is_universal(oid, Tag::Oid)
+        || der::oid_string(oid.data).ok().as_deref() != Some(PKCS7_SIGNED_DATA)
+    {
         return None;
     }
-    let signed_data = der::read_all(explicit.value)?;
+    let signed_data = der::single(explicit.data).ok()?;
     // version, digestAlgorithms, encapContentInfo, then [0] IMPLICIT certificates if present.
-    let parts = der::children(signed_data.value)?;
-    Some(match parts.iter().find(|p| p.tag == 0xA0) {
-        Some(set) => der::children(set.value)?
-            .into_iter()
-            .filter(|c| c.tag == der::SEQUENCE)
-            .collect(),
-        None => Vec::new(),
-    })
+    let parts = der::elements(signed_data.data).ok()?;
+    let Some(set) = parts
+        .iter()
+        .find(|p| der::is_context(p, 0) && p.header.is_constructed())
+    else {
+        return Some(Vec::new());
+    };
+    // Each SEQUENCE in the set, whole; a bundle may hold any number of them.
+    let mut certs = Vec::new();
+    let mut rest = set.data;
+    while !rest.is_empty() {
+        let (any, after) = der::next(rest).ok()?;
+        if der::is_universal(&any, Tag::Sequence) && any.header.is_constructed() {
+            certs.push(der::encoded(rest, after));
+        }
+        rest = after;
+    }
+    Some(certs)
 }
 
 fn from_pem(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
@@ -127,8 +143,8 @@ fn from_pem(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
             "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
                 let der = block.contents.clone().map_err(fail)?;
                 // OpenSSL's TRUSTED CERTIFICATE appends trust settings after the certificate.
-                let raw = match (block.label.as_str(), der::read(&der)) {
-                    ("TRUSTED CERTIFICATE", Some((tlv, _))) => tlv.raw,
+                let raw = match (block.label.as_str(), der::next(&der)) {
+                    ("TRUSTED CERTIFICATE", Ok((_, rest))) => der::encoded(&der, rest),
                     _ => &der,
                 };
                 certs.push(certificate(raw).map_err(|e| fail(e.to_string()))?);
@@ -153,11 +169,11 @@ fn from_pem(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
     Ok(certs)
 }
 
-fn non_empty(certs: Vec<der::Tlv<'_>>, empty: &str) -> Result<Vec<Vec<u8>>, CertError> {
+fn non_empty(certs: Vec<&[u8]>, empty: &str) -> Result<Vec<Vec<u8>>, CertError> {
     if certs.is_empty() {
         return Err(CertError::NotCertificate(empty.to_owned()));
     }
-    certs.into_iter().map(|c| certificate(c.raw)).collect()
+    certs.into_iter().map(certificate).collect()
 }
 
 #[cfg(test)]

@@ -6,10 +6,11 @@
 //! quotes doubled) when they hold separators. The same name always renders the same way, which
 //! is what issuer matching in the scan relies on.
 
+use x509_parser::asn1_rs::Tag;
 use x509_parser::x509::X509Name;
 
-use super::der;
 use super::oids;
+use crate::collect::der;
 
 /// One attribute of a name: its OID and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,10 +63,7 @@ impl Name {
 
 /// Text of an attribute value; values that are not strings are shown as `#hex` (RFC 4514).
 fn attribute_text(tag: u32, data: &[u8]) -> String {
-    u8::try_from(tag)
-        .ok()
-        .and_then(|tag| der::string(tag, data))
-        .unwrap_or_else(|| format!("#{}", hex::encode(data)))
+    der::string(Tag(tag), data).unwrap_or_else(|| format!("#{}", hex::encode(data)))
 }
 
 /// Quote a value the way Windows and CryptoPro do when it holds a separator.

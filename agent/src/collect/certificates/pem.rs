@@ -2,7 +2,11 @@
 //!
 //! Written here rather than taken from x509-parser's `pem` module so that every failure names the
 //! block and the reason, and so that non-certificate blocks (keys, CRLs) can be skipped without
-//! failing the whole bundle.
+//! failing the whole bundle. The Base64 itself is decoded by `data-encoding`.
+
+use std::sync::LazyLock;
+
+use data_encoding::{DecodeKind, Encoding};
 
 /// One `-----BEGIN LABEL-----` … `-----END LABEL-----` block.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,48 +65,41 @@ fn marker<'a>(line: &'a str, kind: &str) -> Option<&'a str> {
         .strip_suffix("-----")
 }
 
+/// Standard Base64 as files carry it: no padding required and stray bits after the last byte
+/// ignored (padding, and whitespace, are dealt with in [`decode_base64`]).
+static LENIENT_BASE64: LazyLock<Encoding> = LazyLock::new(|| {
+    let mut spec = data_encoding::BASE64_NOPAD.specification();
+    spec.check_trailing_bits = false;
+    // The specification is a fixed, valid one: only a programming error can fail here.
+    spec.encoding().expect("valid Base64 specification")
+});
+
 /// Decode standard Base64, ignoring whitespace; padding is optional.
 pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buffer: u32 = 0;
-    let mut bits = 0_u32;
-    let mut padding = 0_usize;
-    let mut count = 0_usize;
-    for (position, c) in text.chars().filter(|c| !c.is_whitespace()).enumerate() {
-        if c == '=' {
-            padding += 1;
-            continue;
-        }
-        if padding > 0 {
-            return Err(format!(
-                "invalid Base64: data after padding at character {position}"
-            ));
-        }
-        let value = match c {
-            'A'..='Z' => u32::from(c) - u32::from('A'),
-            'a'..='z' => u32::from(c) - u32::from('a') + 26,
-            '0'..='9' => u32::from(c) - u32::from('0') + 52,
-            '+' => 62,
-            '/' => 63,
-            _ => return Err(format!("invalid Base64: character {c:?} at {position}")),
-        };
-        count += 1;
-        buffer = ((buffer << 6) | value) & 0x00FF_FFFF;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            // Truncation to the low byte is the point: the byte just completed.
-            out.push(((buffer >> bits) & 0xFF) as u8);
-        }
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let data = compact.trim_end_matches('=');
+    if compact.len() - data.len() > 2 {
+        return Err(MID_CHARACTER.to_owned());
     }
-    if count % 4 == 1 || padding > 2 {
-        return Err("invalid Base64: the data ends mid-character (truncated?)".to_owned());
-    }
-    if count == 0 {
+    if data.is_empty() {
         return Err("no Base64 data".to_owned());
     }
-    Ok(out)
+    LENIENT_BASE64.decode(data.as_bytes()).map_err(|error| {
+        let position = error.position;
+        match error.kind {
+            DecodeKind::Length => MID_CHARACTER.to_owned(),
+            // Everything before `position` is the ASCII alphabet, so it is a character index.
+            DecodeKind::Symbol => match data[position..].chars().next() {
+                Some('=') => format!("invalid Base64: data after padding at character {position}"),
+                Some(c) => format!("invalid Base64: character {c:?} at {position}"),
+                None => format!("invalid Base64 at character {position}"),
+            },
+            kind => format!("invalid Base64: {kind} at character {position}"),
+        }
+    })
 }
+
+const MID_CHARACTER: &str = "invalid Base64: the data ends mid-character (truncated?)";
 
 /// Whether `bytes` could be Base64 without armour (only the alphabet and whitespace).
 pub(crate) fn looks_like_base64(bytes: &[u8]) -> bool {

@@ -6,10 +6,11 @@
 //! stores are not listed.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::certmgr::parse_certmgr_list;
-use super::process;
+use crate::collect::program;
 use crate::inventory::Certificate;
 use crate::paths::Paths;
 
@@ -37,9 +38,12 @@ pub(crate) fn collect(certmgr: &Path, deadline: Instant) -> (Vec<Certificate>, V
             ));
             break;
         }
-        let output = match process::run(certmgr, &["-list", "-store", store], left.min(MAX_RUN)) {
+        // No locale override: see the module documentation.
+        let mut run = Command::new(certmgr);
+        run.args(["-list", "-store", store]);
+        let output = match program::run(run, left.min(MAX_RUN)) {
             Ok(output) => output,
-            Err(error @ process::RunError::Timeout { .. }) => {
+            Err(error @ program::RunError::TimedOut { .. }) => {
                 // A certmgr that hangs on one store hangs on the next: do not wait again.
                 let rest = STORES.get(index + 1..).unwrap_or_default();
                 let skipped = if rest.is_empty() {

@@ -5,12 +5,13 @@
 //! follow the install layout in domain reference §1.1.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::license::parse_license;
-use super::run::{Output, run};
+use crate::collect::program::{self, Output, RunError};
 use crate::inventory::CryptoPro;
 use crate::paths::Paths;
 
@@ -45,7 +46,7 @@ pub(crate) fn cryptopro(
     if let Some(csptest) = program(&opt, "bin", "csptest") {
         let what = "csptest -enum -info";
         match run(&csptest, &["-enum", "-info"], timeout) {
-            Ok(output) => match parse_banner(&output.text) {
+            Ok(output) => match parse_banner(&output.text()) {
                 Some((version, build)) => {
                     csp.version = Some(version);
                     csp.build = build.or(csp.build);
@@ -59,7 +60,7 @@ pub(crate) fn cryptopro(
     if let Some(cpconfig) = program(&opt, "sbin", "cpconfig") {
         let what = "cpconfig -license -view";
         match run(&cpconfig, &["-license", "-view"], timeout) {
-            Ok(output) => match parse_license(&output.text, now) {
+            Ok(output) => match parse_license(&output.text(), now) {
                 Some(license) => csp.license = Some(license),
                 None => errors.push(unrecognised(what, &output)),
             },
@@ -128,9 +129,17 @@ fn program(opt: &Path, folder: &str, name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Run a CSP tool in the C locale: the tools localise their labels to the process locale
+/// (certmgr is seen doing so), and the parsers are built on the English ones.
+fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<Output, RunError> {
+    let mut command = Command::new(path);
+    command.args(args).env("LC_ALL", "C");
+    program::run(command, timeout)
+}
+
 fn unrecognised(what: &str, output: &Output) -> String {
-    let first = output
-        .text
+    let text = output.text();
+    let first = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())

@@ -6,7 +6,8 @@
 
 use x509_parser::asn1_rs::Tag;
 
-use super::{FormatError, der};
+use super::{FormatError, file_sequence};
+use crate::collect::der;
 
 /// Largest key file read: the biggest legal form (512-bit, non-exportable) is 134 bytes.
 pub const MAX_KEY_FILE: usize = 1024;
@@ -19,7 +20,7 @@ const MAC_LENGTH: usize = 4;
 /// Check `primary.key` / `primary2.key`: `SEQUENCE { OCTET STRING key }` (36 bytes for a
 /// 256-bit key), or with a second `[0]` half as passive tokens store it (70 bytes).
 pub fn check_primary(bytes: &[u8]) -> Result<(), FormatError> {
-    let fields = outer(bytes)?;
+    let fields = file_sequence(bytes, MAX_KEY_FILE, "SEQUENCE")?;
     let [key, rest @ ..] = fields.as_slice() else {
         return Err(FormatError::Missing("the encrypted key"));
     };
@@ -44,7 +45,7 @@ pub fn check_primary(bytes: &[u8]) -> Result<(), FormatError> {
 /// Check `masks.key` / `masks2.key`: `SEQUENCE { OCTET STRING mask, OCTET STRING salt(12),
 /// OCTET STRING mac(4) }` (56 bytes for a 256-bit key).
 pub fn check_masks(bytes: &[u8]) -> Result<(), FormatError> {
-    let fields = outer(bytes)?;
+    let fields = file_sequence(bytes, MAX_KEY_FILE, "SEQUENCE")?;
     let [mask, salt, mac] = fields.as_slice() else {
         return Err(FormatError::Unexpected {
             expected: "mask, salt and MAC",
@@ -65,20 +66,6 @@ pub fn check_masks(bytes: &[u8]) -> Result<(), FormatError> {
         }
     }
     Ok(())
-}
-
-fn outer(bytes: &[u8]) -> Result<Vec<x509_parser::asn1_rs::Any<'_>>, FormatError> {
-    if bytes.is_empty() {
-        return Err(FormatError::Empty);
-    }
-    if bytes.len() > MAX_KEY_FILE {
-        return Err(FormatError::TooLarge {
-            size: bytes.len(),
-            limit: MAX_KEY_FILE,
-        });
-    }
-    let any = der::single(bytes)?;
-    der::sequence(&any, "SEQUENCE")
 }
 
 fn octets(any: &x509_parser::asn1_rs::Any<'_>, what: &'static str) -> Result<usize, FormatError> {

@@ -3,7 +3,8 @@
 use encoding_rs::WINDOWS_1251;
 use x509_parser::asn1_rs::Tag;
 
-use super::{FormatError, der};
+use super::{FormatError, file_sequence};
+use crate::collect::der;
 
 /// Largest `name.key` taken as real: names are tens of bytes, CSP caps them far below this.
 pub const MAX_NAME_FILE: usize = 4096;
@@ -14,17 +15,7 @@ pub const MAX_NAME_FILE: usize = 4096;
 /// arrive as CP1251 bytes; newer tools write UTF-8. Valid UTF-8 wins because a CP1251 Cyrillic
 /// name is almost never valid UTF-8, while the reverse reading would garble every UTF-8 name.
 pub fn parse_name(bytes: &[u8]) -> Result<String, FormatError> {
-    if bytes.is_empty() {
-        return Err(FormatError::Empty);
-    }
-    if bytes.len() > MAX_NAME_FILE {
-        return Err(FormatError::TooLarge {
-            size: bytes.len(),
-            limit: MAX_NAME_FILE,
-        });
-    }
-    let outer = der::single(bytes)?;
-    let fields = der::sequence(&outer, "SEQUENCE { IA5String }")?;
+    let fields = file_sequence(bytes, MAX_NAME_FILE, "SEQUENCE { IA5String }")?;
     let Some(first) = fields.first() else {
         return Err(FormatError::Missing("the name string"));
     };

@@ -5,20 +5,7 @@ const CA: &[u8] = include_bytes!("../testdata/ca-2012-512.der");
 const CHAIN_P7B: &[u8] = include_bytes!("../testdata/chain.p7b");
 
 fn pem(label: &str, der: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::new();
-    for chunk in der.chunks(3) {
-        let n = chunk
-            .iter()
-            .fold(0_u32, |acc, b| (acc << 8) | u32::from(*b))
-            << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            b64.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-        for _ in chunk.len()..3 {
-            b64.push('=');
-        }
-    }
+    let b64 = data_encoding::BASE64.encode(der);
     let lines: Vec<&str> = b64
         .as_bytes()
         .chunks(64)
