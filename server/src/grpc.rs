@@ -22,6 +22,7 @@ use tokenwatch_proto::v1::agent_service_server::{AgentService, AgentServiceServe
 use tokenwatch_proto::v1::{
     EnrollRequest, EnrollResponse, RenewRequest, RenewResponse, ReportRequest, ReportResponse,
 };
+use tonic::codegen::http;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
@@ -96,6 +97,7 @@ pub(crate) async fn serve(
         AgentServiceServer::new(api).max_decoding_message_size(config.grpc.max_message_size);
     Server::builder()
         .tls_config(tls)?
+        .layer(tower::util::MapResponseLayer::new(too_large_is_exhausted))
         .add_service(health_service)
         .add_service(service)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
@@ -179,6 +181,23 @@ impl From<GrpcError> for Status {
             }
         }
     }
+}
+
+/// Tonic answers a request over `max_decoding_message_size` with `OUT_OF_RANGE`; gRPC says
+/// `RESOURCE_EXHAUSTED`, which is also what agents treat as "do not retry this as is".
+fn too_large_is_exhausted(
+    mut response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    let headers = response.headers_mut();
+    let out_of_range = headers.get("grpc-status").is_some_and(|s| s == "11");
+    let too_large = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.replace("%20", " ").contains("message length too large"));
+    if out_of_range && too_large {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
 }
 
 /// A protobuf timestamp for `time`.

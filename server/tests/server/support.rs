@@ -19,7 +19,8 @@ pub(crate) struct TestServer {
     pub(crate) http: SocketAddr,
     pub(crate) pool: PgPool,
     pub(crate) db_url: String,
-    pub(crate) data_dir: TempDir,
+    pub(crate) data_dir: std::path::PathBuf,
+    _temp: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -73,6 +74,7 @@ impl TestServer {
         config.database.max_connections = 4;
         config.data_dir = data_dir.path().to_owned();
         adjust(&mut config);
+        let data_path = config.data_dir.clone();
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -96,7 +98,8 @@ impl TestServer {
             http: http_addr,
             pool,
             db_url,
-            data_dir,
+            data_dir: data_path,
+            _temp: data_dir,
             stop: Some(stop),
             task: Some(task),
         };
@@ -133,7 +136,7 @@ impl TestServer {
 
     /// The agent CA the server created, PEM.
     pub(crate) fn ca_pem(&self) -> String {
-        std::fs::read_to_string(tokenwatch_server::pki::ca_cert_path(self.data_dir.path()))
+        std::fs::read_to_string(tokenwatch_server::pki::ca_cert_path(&self.data_dir))
             .expect("agent CA")
     }
 
