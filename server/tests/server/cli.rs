@@ -5,13 +5,12 @@ use sqlx::PgPool;
 use crate::support::*;
 
 fn server_command(db_url: &str, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
+    Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
         .args(args)
         .env("TOKENWATCH_DATABASE_URL", db_url)
         .env_remove("TOKENWATCH_CONFIG")
         .output()
-        .expect("runs");
-    output
+        .expect("runs")
 }
 
 fn stdout(output: &Output) -> String {
