@@ -149,3 +149,64 @@ fn bad(path: &Option<PathBuf>, reason: impl ToString) -> PkiError {
         reason: reason.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_supplied_files_are_used_as_they_are() {
+        let made = tempfile::tempdir().expect("tempdir");
+        let mut config = Config {
+            data_dir: made.path().to_owned(),
+            ..Config::default()
+        };
+        let created = Pki::load_or_create(&config).expect("created");
+        // Another data dir, the files named explicitly: nothing is created there.
+        let empty = tempfile::tempdir().expect("tempdir");
+        config.data_dir = empty.path().to_owned();
+        config.agent_ca.cert = Some(made.path().join("agent-ca/ca.crt"));
+        config.agent_ca.key = Some(made.path().join("agent-ca/ca.key"));
+        config.tls.cert = Some(made.path().join("server-tls/server.crt"));
+        config.tls.key = Some(made.path().join("server-tls/server.key"));
+        let loaded = Pki::load_or_create(&config).expect("loaded");
+        assert_eq!(loaded.ca_cert_der(), created.ca_cert_der());
+        assert_eq!(
+            loaded.server_identity_pem().1,
+            created.server_identity_pem().1
+        );
+        assert_eq!(std::fs::read_dir(empty.path()).expect("read").count(), 0);
+        // A key that is not the CA's is refused.
+        config.agent_ca.key = Some(made.path().join("server-tls/server.key"));
+        assert!(Pki::load_or_create(&config).is_err());
+    }
+
+    #[test]
+    fn agent_certificates_need_a_verifying_csr() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let pki = Pki::load_or_create(&config).expect("pki");
+        let key = KeyPair::generate().expect("key");
+        let csr = rcgen::CertificateParams::default()
+            .serialize_request(&key)
+            .expect("csr")
+            .der()
+            .to_vec();
+        let agent = uuid::Uuid::new_v4();
+        let validity = std::time::Duration::from_secs(90 * 86_400);
+        let issued = pki
+            .sign_agent_csr(&csr, agent, validity, Utc::now())
+            .expect("issued");
+        assert_eq!(issued.serial.len(), 32);
+        let mut forged = csr;
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(matches!(
+            pki.sign_agent_csr(&forged, agent, validity, Utc::now()),
+            Err(PkiError::InvalidCsr(_))
+        ));
+    }
+}

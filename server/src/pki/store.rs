@@ -3,8 +3,8 @@
 //! Each pair lives in its own directory (`agent-ca/`, `server-tls/`) that appears whole or not
 //! at all: the files are written into a private temporary directory, which is then renamed into
 //! place. `rename` of a directory onto an existing non-empty one fails, so when two processes
-//! start at once exactly one pair wins and the other process loads it. Keys are mode 0600 in
-//! mode-0700 directories.
+//! start at once exactly one pair wins and the other process loads it. Keys are mode 0600,
+//! certificates 0644 (agents need the CA certificate), in mode-0700 directories.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -117,7 +117,8 @@ fn publish(data_dir: &Path, name: &str, files: &[(&str, &str)]) -> Result<bool, 
     private_dir(&tmp).map_err(io(&tmp))?;
     for (file, contents) in files {
         let path = tmp.join(file);
-        write_private(&path, contents).map_err(io(&path))?;
+        let mode = if file.ends_with(".key") { 0o600 } else { 0o644 };
+        write_new(&path, contents, mode).map_err(io(&path))?;
     }
     let target = data_dir.join(name);
     match fs::rename(&tmp, &target) {
@@ -151,15 +152,17 @@ fn private_dir(path: &Path) -> std::io::Result<()> {
     fs::create_dir(path)
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+fn write_new(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut file = options.open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
@@ -202,5 +205,44 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn the_server_certificate_is_kept_until_the_names_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (ca_cert, ca_key) = load_or_create_ca(dir.path()).expect("ca");
+        let key = KeyPair::from_pem(&ca_key).expect("key");
+        let issuer = Issuer::from_ca_cert_pem(&ca_cert, key).expect("issuer");
+        let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let first = load_or_create_server(
+            dir.path(),
+            &names(&["a.example", "127.0.0.1"]),
+            &issuer,
+            &ca_cert,
+        )
+        .expect("issued");
+        assert!(first.0.ends_with(&ca_cert), "the chain ends with the CA");
+        let again = load_or_create_server(dir.path(), &names(&["a.example"]), &issuer, &ca_cert)
+            .expect("loaded");
+        assert_eq!(again, first);
+        let other = load_or_create_server(dir.path(), &names(&["b.example"]), &issuer, &ca_cert)
+            .expect("reissued");
+        assert_ne!(other, first);
+        assert!(issue::covers(
+            &read(&dir.path().join(SERVER_DIR).join(SERVER_CERT)).expect("stored"),
+            &names(&["b.example"]),
+            SERVER_RENEW_MARGIN
+        ));
+        let aside = fs::read_dir(dir.path())
+            .expect("read")
+            .filter(|e| {
+                e.as_ref().is_ok_and(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("server-tls.replaced-")
+                })
+            })
+            .count();
+        assert_eq!(aside, 1);
     }
 }
