@@ -106,9 +106,12 @@ pub(crate) async fn serve(
 
 // === impl AgentApi ===
 
+// The request spans are at ERROR level so that whatever filter lets a refusal through also
+// keeps the RPC and agent id that go with it.
+
 #[tonic::async_trait]
 impl AgentService for AgentApi {
-    #[tracing::instrument(skip_all, fields(rpc = "Enroll", agent = tracing::field::Empty))]
+    #[tracing::instrument(level = "error", skip_all, fields(rpc = "Enroll", agent = tracing::field::Empty))]
     async fn enroll(
         &self,
         request: Request<EnrollRequest>,
@@ -116,7 +119,7 @@ impl AgentService for AgentApi {
         respond(enroll::enroll(self, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "Report", agent = tracing::field::Empty))]
+    #[tracing::instrument(level = "error", skip_all, fields(rpc = "Report", agent = tracing::field::Empty))]
     async fn report(
         &self,
         request: Request<ReportRequest>,
@@ -124,7 +127,7 @@ impl AgentService for AgentApi {
         respond(report::report(self, request).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "Renew", agent = tracing::field::Empty))]
+    #[tracing::instrument(level = "error", skip_all, fields(rpc = "Renew", agent = tracing::field::Empty))]
     async fn renew(
         &self,
         request: Request<RenewRequest>,

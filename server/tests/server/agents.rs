@@ -428,3 +428,49 @@ async fn a_replaced_certificate_stops_working_after_the_grace(pool: PgPool) {
         .await
         .expect("new certificate works");
 }
+
+/// A certificate for `agent` signed by the server's own agent CA, outside the server.
+fn issued_outside(server: &TestServer, agent: &str, expired: bool) -> Identity {
+    let ca_key = std::fs::read_to_string(server.data_dir.join("agent-ca/ca.key")).expect("ca key");
+    let issuer =
+        Issuer::from_ca_cert_pem(&server.ca_pem(), KeyPair::from_pem(&ca_key).expect("key"))
+            .expect("issuer");
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, agent);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    let cert = params.signed_by(&key, &issuer).expect("signed");
+    Identity::from_pem(cert.pem(), key.serialize_pem())
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn only_the_certificate_the_server_issued_counts(pool: PgPool) {
+    let server = TestServer::start(pool).await;
+    let agent = server.enrolled().await;
+    let before = agents_snapshot(&server.pool).await;
+
+    // Signed by the right CA for the right agent, but not the serial on record.
+    let stray = issued_outside(&server, &agent.id, false);
+    let status = server
+        .client(Some(stray))
+        .await
+        .expect("handshake succeeds")
+        .report(report(1))
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // An expired certificate does not get past the handshake.
+    let expired = issued_outside(&server, &agent.id, true);
+    let refused = match server.client(Some(expired)).await {
+        Ok(mut client) => client.report(report(1)).await.is_err(),
+        Err(_) => true,
+    };
+    assert!(refused);
+    assert_eq!(agents_snapshot(&server.pool).await, before);
+}
