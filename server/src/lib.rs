@@ -1,7 +1,89 @@
 //! tokenwatch server: enrols agents, takes their inventories over mutual TLS and keeps the
 //! organisation's e-signature inventory, with its history, in PostgreSQL.
+//!
+//! [`run`] is the whole server; `main` only parses the command line, binds the listeners and
+//! waits for a signal, so tests start the very same server on ephemeral ports. The server keeps
+//! no state of its own beyond the database and the PKI files, so several processes can serve
+//! one database (the report rate limit is counted per process).
 
+pub mod cli;
+pub mod config;
 pub mod db;
 pub mod findings;
+mod grpc;
+pub mod http;
 pub mod ingest;
 pub mod inventory;
+pub mod pki;
+pub mod registry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// The bound sockets the server accepts on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Agents' gRPC over TLS.
+    pub grpc: TcpListener,
+    /// Health endpoints.
+    pub http: TcpListener,
+}
+
+/// Connect to the database, apply migrations, load or create the PKI, then serve gRPC and HTTP
+/// until `shutdown` completes, finishing requests in flight.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config.validate()?;
+    let pool = db::connect(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await
+    .with_context(|| format!("database {}", config.database.url))?;
+    db::migrate(&pool).await?;
+    let pki = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || pki::Pki::load_or_create(&config))
+            .await
+            .context("loading the PKI")??
+    };
+    let pki = Arc::new(pki);
+    tracing::info!(
+        message = "Serving.",
+        grpc = %listeners.grpc.local_addr()?,
+        http = %listeners.http.local_addr()?,
+    );
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let wait = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        // An error means the sender is gone, which only happens after it sent `true`.
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let grpc = grpc::serve(
+        &config,
+        pool.clone(),
+        pki,
+        listeners.grpc,
+        wait(stopped.clone()),
+    );
+    let http = http::serve(pool.clone(), listeners.http, wait(stopped));
+    // The first to fail stops the other.
+    tokio::try_join!(async { grpc.await.context("gRPC server") }, async {
+        http.await.context("HTTP server")
+    })?;
+    pool.close().await;
+    tracing::info!(message = "Stopped.");
+    Ok(())
+}

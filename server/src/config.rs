@@ -1,0 +1,290 @@
+//! The server's configuration: a TOML file (unknown keys refused), then `TOKENWATCH_*`
+//! environment variables, then command-line flags, each overriding the one before.
+//!
+//! Every field has a default, so an empty file (or none) is a working development setup.
+//! `deploy/server.example.toml` shows the defaults and is checked against them by a test.
+
+mod duration;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use duration::Span;
+
+/// Everything `serve` needs.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the agent CA and the server certificate are kept when not supplied as files.
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub grpc: GrpcConfig,
+    pub http: HttpConfig,
+    pub tls: TlsConfig,
+    pub agent_ca: AgentCaConfig,
+    pub agents: AgentsConfig,
+}
+
+/// `[database]`
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+}
+
+/// `[grpc]`: the agents' endpoint, always mutual-TLS capable.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    pub listen: SocketAddr,
+    /// Largest request accepted, in bytes; larger reports get `RESOURCE_EXHAUSTED`.
+    pub max_message_size: usize,
+}
+
+/// `[http]`: health endpoints.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+/// `[tls]`: the server's certificate. Without `cert`/`key`, one is issued by the agent CA for
+/// `names` (empty: `localhost`, `127.0.0.1` and this host's name) and kept in the data dir.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    pub names: Vec<String>,
+}
+
+/// `[agent_ca]`: the CA that signs agent certificates. Without `cert`/`key`, one is created in
+/// the data dir on first start.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentCaConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+}
+
+/// `[agents]`: certificates and limits.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentsConfig {
+    /// Lifetime of an agent certificate.
+    pub certificate_validity: Span,
+    /// How long a certificate replaced by `Renew` keeps working, so that an agent that lost the
+    /// answer can renew again with it.
+    pub renew_grace: Span,
+    /// One report per this interval per agent on average...
+    pub report_interval: Span,
+    /// ...with bursts of up to this many. Counted per server process.
+    pub report_burst: u32,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration in {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// A PostgreSQL URL whose `Debug` and `Display` hide the password.
+#[derive(Clone, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+// === impl Config ===
+
+impl Config {
+    /// Read `path` (TOML). Relative paths inside it are kept as written.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Parse a TOML document.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The defaults as TOML, for `gen-config`.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+
+    /// Check what serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return invalid("tls.cert and tls.key go together");
+        }
+        if self.agent_ca.cert.is_some() != self.agent_ca.key.is_some() {
+            return invalid("agent_ca.cert and agent_ca.key go together");
+        }
+        if self.agents.report_burst == 0 {
+            return invalid("agents.report_burst must be at least 1");
+        }
+        if self.agents.report_interval.get().is_zero() {
+            return invalid("agents.report_interval must be positive");
+        }
+        if self.agents.certificate_validity.get() < std::time::Duration::from_secs(3600) {
+            return invalid("agents.certificate_validity must be at least 1h");
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+// === defaults ===
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("/var/lib/tokenwatch"),
+            database: DatabaseConfig::default(),
+            grpc: GrpcConfig::default(),
+            http: HttpConfig::default(),
+            tls: TlsConfig::default(),
+            agent_ca: AgentCaConfig::default(),
+            agents: AgentsConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: DatabaseUrl::new("postgres://tokenwatch@localhost/tokenwatch"),
+            max_connections: 10,
+        }
+    }
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            max_message_size: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        Self {
+            certificate_validity: Span::from_secs(90 * 86_400),
+            renew_grace: Span::from_secs(86_400),
+            report_interval: Span::from_secs(10),
+            report_burst: 5,
+        }
+    }
+}
+
+// === impl DatabaseUrl ===
+
+impl DatabaseUrl {
+    /// Wrap a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL with its password, for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let url = &self.0;
+        let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+            return url.clone();
+        };
+        let rest = &url[scheme_end..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let mut out = url[..scheme_end].to_owned();
+        match rest[..authority_end].rfind('@') {
+            Some(at) => {
+                let userinfo = &rest[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&rest[at..authority_end]);
+            }
+            None => out.push_str(&rest[..authority_end]),
+        }
+        let tail = &rest[authority_end..];
+        // A password may also come as a query parameter.
+        match tail.split_once('?') {
+            Some((path, query)) => {
+                out.push_str(path);
+                out.push('?');
+                let params: Vec<String> = query
+                    .split('&')
+                    .map(|p| match p.split_once('=') {
+                        Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                        _ => p.to_owned(),
+                    })
+                    .collect();
+                out.push_str(&params.join("&"));
+            }
+            None => out.push_str(tail),
+        }
+        out
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+//! The agent service over mutual TLS: enrolment, reports and certificate renewal, plus the
+//! standard gRPC health service.
+//!
+//! TLS offers client authentication without requiring it, because an agent enrols before it
+//! has a certificate; `Report` and `Renew` then require one and take the agent's identity from
+//! it alone (see [`identity`]). Every refusal is logged with its reason inside the request's
+//! span, which carries the RPC and, once known, the agent id; the agent only sees the code and
+//! a short message without database detail.
+
+mod enroll;
+mod identity;
+mod limit;
+mod renew;
+mod report;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokenwatch_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
+use tokenwatch_proto::v1::{
+    EnrollRequest, EnrollResponse, RenewRequest, RenewResponse, ReportRequest, ReportResponse,
+};
+use tonic::codegen::http;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status};
+
+use crate::config::Config;
+use crate::ingest::IngestError;
+use crate::pki::{Pki, PkiError};
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a request was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GrpcError {
+    #[error("no client certificate")]
+    NoCertificate,
+    /// Wrong, expired or revoked enrolment secret: one message for all, the reason is logged.
+    #[error("enrolment refused: {0}")]
+    EnrollDenied(String),
+    /// Unknown or revoked agent, or a replaced certificate.
+    #[error("agent refused: {0}")]
+    AgentDenied(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("rate limit exceeded, retry in {}s", .0.as_secs().max(1))]
+    RateLimited(Duration),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Pki(#[from] PkiError),
+    #[error("{0}")]
+    Ingest(#[from] IngestError),
+}
+
+/// The agent service's shared state.
+#[derive(Debug)]
+pub(crate) struct AgentApi {
+    pool: PgPool,
+    pki: Arc<Pki>,
+    certificate_validity: Duration,
+    renew_grace: Duration,
+    limiter: limit::RateLimiter,
+}
+
+/// Serve the agent service on `listener` until `shutdown` completes.
+pub(crate) async fn serve(
+    config: &Config,
+    pool: PgPool,
+    pki: Arc<Pki>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let (cert, key) = pki.server_identity_pem();
+    let tls = ServerTlsConfig::new()
+        .identity(Identity::from_pem(cert, key))
+        .client_ca_root(Certificate::from_pem(pki.ca_cert_pem()))
+        .client_auth_optional(true)
+        .timeout(HANDSHAKE_TIMEOUT);
+    let api = AgentApi {
+        pool,
+        pki,
+        certificate_validity: config.agents.certificate_validity.get(),
+        renew_grace: config.agents.renew_grace.get(),
+        limiter: limit::RateLimiter::new(
+            config.agents.report_interval.get(),
+            config.agents.report_burst,
+        ),
+    };
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AgentServiceServer<AgentApi>>().await;
+    let service =
+        AgentServiceServer::new(api).max_decoding_message_size(config.grpc.max_message_size);
+    Server::builder()
+        .tls_config(tls)?
+        .layer(tower::util::MapResponseLayer::new(too_large_is_exhausted))
+        .add_service(health_service)
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .await
+}
+
+// === impl AgentApi ===
+
+// The request spans are at ERROR level so that whatever filter lets a refusal through also
+// keeps the RPC and agent id that go with it.
+
+#[tonic::async_trait]
+impl AgentService for AgentApi {
+    #[tracing::instrument(level = "error", skip_all, fields(rpc = "Enroll", agent = tracing::field::Empty))]
+    async fn enroll(
+        &self,
+        request: Request<EnrollRequest>,
+    ) -> Result<Response<EnrollResponse>, Status> {
+        respond(enroll::enroll(self, request.into_inner()).await)
+    }
+
+    #[tracing::instrument(level = "error", skip_all, fields(rpc = "Report", agent = tracing::field::Empty))]
+    async fn report(
+        &self,
+        request: Request<ReportRequest>,
+    ) -> Result<Response<ReportResponse>, Status> {
+        respond(report::report(self, request).await)
+    }
+
+    #[tracing::instrument(level = "error", skip_all, fields(rpc = "Renew", agent = tracing::field::Empty))]
+    async fn renew(
+        &self,
+        request: Request<RenewRequest>,
+    ) -> Result<Response<RenewResponse>, Status> {
+        respond(renew::renew(self, request).await)
+    }
+}
+
+fn respond<T>(result: Result<T, GrpcError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+// === impl GrpcError ===
+
+/// The one mapping from failures to what the agent sees. Logged here, inside the request span.
+impl From<GrpcError> for Status {
+    fn from(error: GrpcError) -> Self {
+        match error {
+            GrpcError::NoCertificate => {
+                tracing::warn!(message = "Refused: no client certificate.");
+                Self::unauthenticated("a client certificate is required")
+            }
+            GrpcError::EnrollDenied(reason) => {
+                tracing::warn!(message = "Refused enrolment.", %reason);
+                Self::permission_denied("enrolment refused: invalid, expired or revoked secret")
+            }
+            GrpcError::AgentDenied(reason) => {
+                tracing::warn!(message = "Refused agent.", %reason);
+                Self::permission_denied("this agent is not allowed")
+            }
+            GrpcError::Invalid(reason) => {
+                tracing::warn!(message = "Refused an invalid request.", %reason);
+                Self::invalid_argument(reason)
+            }
+            GrpcError::Pki(PkiError::InvalidCsr(reason)) => {
+                tracing::warn!(message = "Refused a certificate request.", %reason);
+                Self::invalid_argument(format!("invalid certificate request: {reason}"))
+            }
+            error @ GrpcError::RateLimited(_) => {
+                tracing::warn!(message = "Refused: rate limit.", %error);
+                Self::resource_exhausted(error.to_string())
+            }
+            GrpcError::Database(error) => {
+                tracing::error!(message = "Database error.", %error);
+                Self::internal("internal error")
+            }
+            GrpcError::Pki(error) => {
+                tracing::error!(message = "Certificate error.", %error);
+                Self::internal("internal error")
+            }
+            GrpcError::Ingest(error) => {
+                tracing::warn!(message = "Report not applied.", %error);
+                error.into()
+            }
+        }
+    }
+}
+
+/// Tonic answers a request over `max_decoding_message_size` with `OUT_OF_RANGE`; gRPC says
+/// `RESOURCE_EXHAUSTED`, which is also what agents treat as "do not retry this as is".
+fn too_large_is_exhausted(
+    mut response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    let headers = response.headers_mut();
+    let out_of_range = headers.get("grpc-status").is_some_and(|s| s == "11");
+    let too_large = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.replace("%20", " ").contains("message length too large"));
+    if out_of_range && too_large {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
+}
+
+/// A protobuf timestamp for `time`.
+fn timestamp(time: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}

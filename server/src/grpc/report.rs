@@ -1,0 +1,34 @@
+//! `Report`: apply an inventory from the agent named by the client certificate.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use tokenwatch_proto::v1::{ReportRequest, ReportResponse};
+use tonic::Request;
+
+use super::identity::PeerIdentity;
+use super::{AgentApi, GrpcError, timestamp};
+use crate::{ingest, registry};
+
+pub(super) async fn report(
+    api: &AgentApi,
+    request: Request<ReportRequest>,
+) -> Result<ReportResponse, GrpcError> {
+    let identity = PeerIdentity::of(&request)?;
+    let now = Utc::now();
+    let auth = registry::agent_auth(&api.pool, identity.agent, false).await?;
+    identity.authorize(auth.as_ref(), now)?;
+    api.limiter
+        .check(identity.agent, Instant::now())
+        .map_err(GrpcError::RateLimited)?;
+    let applied = ingest::apply_report(&api.pool, identity.agent, request.get_ref(), now).await?;
+    tracing::debug!(
+        message = "Report applied.",
+        changed = applied.changed,
+        duplicate = applied.duplicate
+    );
+    Ok(ReportResponse {
+        changed: applied.changed,
+        renew_after: Some(timestamp(identity.renew_after())),
+    })
+}

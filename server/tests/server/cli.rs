@@ -1,0 +1,188 @@
+use std::process::{Command, Output};
+
+use sqlx::PgPool;
+
+use crate::support::*;
+
+fn server_command(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
+        .args(args)
+        .env("TOKENWATCH_DATABASE_URL", db_url)
+        .env_remove("TOKENWATCH_CONFIG")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn enrolment_secrets_are_created_listed_and_revoked(pool: PgPool) {
+    let url = url_of(&pool);
+    let created = stdout(&server_command(
+        &url,
+        &[
+            "enroll-secret",
+            "create",
+            "--office",
+            "Samara",
+            "--expires-in",
+            "7d",
+        ],
+    ));
+    let secret = created
+        .lines()
+        .find(|l| l.starts_with("tw1_"))
+        .expect("the secret is printed")
+        .to_owned();
+    // Only the hash is stored.
+    let stored: Vec<u8> = sqlx::query_scalar("select secret_sha256 from enroll_secrets")
+        .fetch_one(&pool)
+        .await
+        .expect("row");
+    assert_eq!(stored, tokenwatch_server::registry::secret_hash(&secret));
+    let expires: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select expires_at from enroll_secrets")
+            .fetch_one(&pool)
+            .await
+            .expect("row");
+    let days = (expires - chrono::Utc::now()).num_hours();
+    assert!((167..=168).contains(&days), "{days}");
+
+    // A second secret for the same office reuses the office.
+    stdout(&server_command(
+        &url,
+        &[
+            "enroll-secret",
+            "create",
+            "--office",
+            "Samara",
+            "--expires",
+            "2099-01-01T00:00:00Z",
+        ],
+    ));
+    let offices: i64 = sqlx::query_scalar("select count(*) from offices")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(offices, 1);
+
+    let listed = stdout(&server_command(&url, &["enroll-secret", "list"]));
+    assert!(!listed.contains(&secret), "the list shows no secret");
+    assert_eq!(
+        listed
+            .lines()
+            .filter(|l| l.contains("Samara") && l.ends_with("active"))
+            .count(),
+        2,
+        "{listed}"
+    );
+
+    let id: i64 = sqlx::query_scalar("select min(id) from enroll_secrets")
+        .fetch_one(&pool)
+        .await
+        .expect("id");
+    stdout(&server_command(
+        &url,
+        &["enroll-secret", "revoke", &id.to_string()],
+    ));
+    let listed = stdout(&server_command(&url, &["enroll-secret", "list"]));
+    assert_eq!(
+        listed.lines().filter(|l| l.ends_with("revoked")).count(),
+        1,
+        "{listed}"
+    );
+    // Revoking again, or an unknown id, fails.
+    assert!(
+        !server_command(&url, &["enroll-secret", "revoke", &id.to_string()])
+            .status
+            .success()
+    );
+    assert!(
+        !server_command(&url, &["enroll-secret", "revoke", "999999"])
+            .status
+            .success()
+    );
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_secret_from_the_command_line_enrols_and_agent_revoke_locks_out(pool: PgPool) {
+    let server = TestServer::start(pool).await;
+    let created = stdout(&server_command(
+        &server.db_url,
+        &["enroll-secret", "create", "--office", "Ufa"],
+    ));
+    let secret = created
+        .lines()
+        .find(|l| l.starts_with("tw1_"))
+        .expect("secret")
+        .to_owned();
+    let (agent, response) = server.enroll(&secret, "pc-9").await;
+    assert_eq!(response.office, "Ufa");
+    server
+        .as_agent(&agent)
+        .await
+        .report(report(1))
+        .await
+        .expect("report");
+
+    let listed = stdout(&server_command(&server.db_url, &["agent", "list"]));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&agent.id) && l.contains("pc-9") && l.ends_with("active")),
+        "{listed}"
+    );
+
+    stdout(&server_command(
+        &server.db_url,
+        &["agent", "revoke", &agent.id],
+    ));
+    let status = server
+        .as_agent(&agent)
+        .await
+        .report(report(2))
+        .await
+        .expect_err("revoked");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert_eq!(last_sequence(&server.pool, &agent.id).await, 1);
+    let listed = stdout(&server_command(&server.db_url, &["agent", "list"]));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&agent.id) && l.ends_with("revoked")),
+        "{listed}"
+    );
+}
+
+#[test]
+fn gen_config_prints_the_defaults() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
+        .arg("gen-config")
+        .env_remove("TOKENWATCH_DATABASE_URL")
+        .env_remove("TOKENWATCH_CONFIG")
+        .output()
+        .expect("runs");
+    let text = stdout(&output);
+    let parsed = tokenwatch_server::Config::from_toml(&text).expect("parses");
+    assert_eq!(parsed, tokenwatch_server::Config::default());
+}
+
+#[test]
+fn an_unknown_config_key_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("server.toml");
+    std::fs::write(&path, "[grpc]\nlisten_on = \"0.0.0.0:1\"\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
+        .args(["--config", path.to_str().expect("utf-8"), "gen-config"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("listen_on"));
+}

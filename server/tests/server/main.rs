@@ -1,0 +1,11 @@
+//! The server end to end: real PostgreSQL (`#[sqlx::test]`, a fresh database per test), real
+//! TLS, the real server started through `run` on ephemeral ports, and the real binary for the
+//! operator's commands.
+
+// Enrolment, reports, renewal and every refusal over mutual TLS.
+mod agents;
+// The operator's commands through the built binary.
+mod cli;
+// /healthz, /readyz, gRPC health, shutdown and several processes.
+mod runtime;
+mod support;
