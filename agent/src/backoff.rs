@@ -71,7 +71,10 @@ mod tests {
         for (i, delay) in delays.iter().enumerate() {
             let base = Duration::from_secs(1u64 << i.min(9)).min(Duration::from_secs(300));
             assert!(*delay <= base, "attempt {i}: {delay:?} > {base:?}");
-            assert!(*delay >= base / 2, "attempt {i}: {delay:?} < half of {base:?}");
+            assert!(
+                *delay >= base / 2,
+                "attempt {i}: {delay:?} < half of {base:?}"
+            );
             assert!(*delay >= Duration::from_secs(1));
         }
         assert!(delays[19] >= Duration::from_secs(150));

@@ -67,7 +67,10 @@ impl RunConfig {
 
 /// Run the service until `shutdown` completes. Fails only when it cannot start (not enrolled,
 /// unreadable state); later failures are logged and retried.
-pub async fn run(config: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(), ServiceError> {
+pub async fn run(
+    config: RunConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServiceError> {
     let state = StateDir::create(&config.state_dir)?;
     let spool = Spool::open(state.path(spool::DIR), config.spool)?;
     let mut uplink = Uplink::start(state, spool)?;
@@ -95,7 +98,9 @@ pub async fn run(config: RunConfig, shutdown: impl Future<Output = ()>) -> Resul
                 if let Some(inventory) = inventory {
                     uplink.enqueue(&inventory);
                 }
-                next_delivery = Some(Instant::now());
+                // Send now, unless a retry is already scheduled: a new report does not cut a
+                // backoff short.
+                next_delivery.get_or_insert_with(Instant::now);
             }
             Some(()) = events.recv() => {
                 tracing::debug!("card or token event; rescanning shortly");

@@ -317,7 +317,10 @@ mod tests {
         let state = StateDir::create(dir.path()).expect("state");
         let read = |name| fs::read_to_string(state.path(name)).expect("read");
         state.replace_identity(b"k1", b"c1").expect("first");
-        assert_eq!((read(KEY_FILE), read(CERT_FILE)), ("k1".into(), "c1".into()));
+        assert_eq!(
+            (read(KEY_FILE), read(CERT_FILE)),
+            ("k1".into(), "c1".into())
+        );
         // Crash after the key was swapped, before the certificate was.
         fs::write(state.path(KEY_FILE), "k2").expect("write");
         fs::write(state.path("agent.crt.new"), "c2").expect("write");
@@ -326,7 +329,10 @@ mod tests {
         // Crash before the certificate arrived.
         fs::write(state.path("agent.key.new"), "k3").expect("write");
         state.finish_renewal().expect("finish");
-        assert_eq!((read(KEY_FILE), read(CERT_FILE)), ("k2".into(), "c2".into()));
+        assert_eq!(
+            (read(KEY_FILE), read(CERT_FILE)),
+            ("k2".into(), "c2".into())
+        );
         assert!(!state.path("agent.key.new").exists());
     }
 

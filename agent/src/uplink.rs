@@ -164,7 +164,10 @@ mod tests {
         let b = report(2, &later);
         assert_eq!(a.content_hash.len(), 32);
         assert_eq!(a.content_hash, b.content_hash);
-        assert_ne!(a.inventory, b.inventory, "the report itself still carries them");
+        assert_ne!(
+            a.inventory, b.inventory,
+            "the report itself still carries them"
+        );
     }
 
     #[test]

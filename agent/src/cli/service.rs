@@ -108,9 +108,9 @@ impl EnrollArgs {
         };
         anyhow::ensure!(!secret.trim().is_empty(), "the enrolment secret is empty");
         let ca_pem = match &self.ca_file {
-            Some(path) => Some(
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-            ),
+            Some(path) => {
+                Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            }
             None => None,
         };
         Ok(EnrollConfig {
@@ -214,7 +214,9 @@ pub(super) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let result = runtime.block_on(async {
         let shutdown = shutdown_signal()?;
-        service::run(config, shutdown).await.map_err(anyhow::Error::from)
+        service::run(config, shutdown)
+            .await
+            .map_err(anyhow::Error::from)
     });
     // A scan stuck in a driver must not keep the process alive after it was asked to stop.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);

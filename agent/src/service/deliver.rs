@@ -35,7 +35,10 @@ impl Uplink {
         let client = uplink::agent_client(&state, &agent.server)?;
         let dropped = spool.dropped()?;
         if dropped > 0 {
-            tracing::warn!(dropped, "reports were dropped earlier because the spool was full");
+            tracing::warn!(
+                dropped,
+                "reports were dropped earlier because the spool was full"
+            );
         }
         tracing::info!(agent_id = %agent.agent_id, server = %agent.server, "agent started");
         Ok(Self {
@@ -174,7 +177,8 @@ impl Uplink {
             return Err(RenewError::Empty);
         }
         let cert = state::encode_pem_certificate(&answer.certificate_der);
-        self.state.replace_identity(key_pem.as_bytes(), cert.as_bytes())?;
+        self.state
+            .replace_identity(key_pem.as_bytes(), cert.as_bytes())?;
         self.client = uplink::agent_client(&self.state, &self.agent.server)?;
         Ok(())
     }

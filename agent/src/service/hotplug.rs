@@ -187,6 +187,10 @@ mod tests {
         let asked = std::time::Instant::now();
         stop.store(true, Ordering::Relaxed);
         handle.join().expect("joins");
-        assert!(asked.elapsed() < Duration::from_secs(3), "{:?}", asked.elapsed());
+        assert!(
+            asked.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            asked.elapsed()
+        );
     }
 }

@@ -41,7 +41,9 @@ fn oldest_reports_are_dropped_beyond_the_size_but_the_newest_stays() {
     }
     assert_eq!(spool.push(4, &[0; 10]).expect("push"), 1);
     assert_eq!(spool.pending().expect("pending"), [2, 3, 4]);
-    spool.push(5, &[0; 40]).expect("an oversized report still goes in");
+    spool
+        .push(5, &[0; 40])
+        .expect("an oversized report still goes in");
     assert_eq!(spool.pending().expect("pending"), [5]);
     assert_eq!(spool.dropped().expect("dropped"), 4);
 }
