@@ -229,7 +229,7 @@ async fn spooled_reports_arrive_once_in_order_across_outage_and_restart() {
     drop(server);
 
     let sequences = shared.sequences();
-    let expected: Vec<u64> = (1..=*sequences.last().expect("some") as u64).collect();
+    let expected: Vec<u64> = (1..=*sequences.last().expect("some")).collect();
     assert_eq!(
         sequences, expected,
         "every report once, in order, none lost"
