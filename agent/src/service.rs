@@ -116,8 +116,10 @@ pub async fn run(
     }
     stop.store(true, Ordering::Relaxed);
     if let Some(Some(watcher)) = watcher {
-        // The watcher wakes at least twice a second; it never holds up the exit for long.
-        let _ = tokio::task::spawn_blocking(move || watcher.join()).await;
+        // The watcher wakes twice a second to see `stop`; should a PC/SC call hang instead,
+        // the process exits without it.
+        let joined = tokio::task::spawn_blocking(move || watcher.join());
+        let _ = tokio::time::timeout(Duration::from_secs(2), joined).await;
     }
     tracing::info!(
         pending = uplink.pending_count(),
