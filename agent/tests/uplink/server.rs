@@ -3,7 +3,8 @@
 //! client certificate. It runs on its own runtime so stopping it cuts every connection at once,
 //! as a crashed or restarted server would.
 
-#![allow(unreachable_pub)]
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
