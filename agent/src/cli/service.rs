@@ -17,8 +17,8 @@ use crate::state::DEFAULT_DIR;
 /// How long a stopping service waits for a scan still running on a blocking thread.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// Options of `enroll`.
-#[derive(Debug, clap::Args)]
+/// Options of `enroll`. Its `Debug` leaves the secret out.
+#[derive(clap::Args)]
 pub struct EnrollArgs {
     /// The tokenwatch server, `https://HOST:PORT`.
     #[arg(long, value_name = "URL")]
@@ -90,6 +90,18 @@ pub struct ServiceFile {
 }
 
 // === impl EnrollArgs ===
+
+impl std::fmt::Debug for EnrollArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollArgs")
+            .field("server", &self.server)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("secret_file", &self.secret_file)
+            .field("ca_file", &self.ca_file)
+            .field("state_dir", &self.state_dir)
+            .finish()
+    }
+}
 
 impl EnrollArgs {
     /// The enrolment these arguments describe.
@@ -264,6 +276,21 @@ mod tests {
         assert!(parse_duration("0m").is_err());
         assert!(parse_duration("5d").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "tokenwatch-agent",
+            "enroll",
+            "--server",
+            "https://tw:8443",
+            "--secret",
+            "hunter2",
+        ])
+        .expect("parses");
+        assert!(!format!("{cli:?}").contains("hunter2"));
     }
 
     #[test]

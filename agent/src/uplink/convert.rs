@@ -9,10 +9,19 @@ use tokenwatch_proto::v1;
 
 use crate::findings::{Finding, Severity};
 use crate::inventory::{
-    Certificate, CertificateSource, CollectorOutcome, CollectorStatus, Components, Container,
-    CryptoPro, DamagedFile, Host, Inventory, License, Media, Middleware, PinState, Pkcs11Module,
-    Reader, ServiceState, SourceKind, Token, TokenFamily, UsbToken,
+    CollectorOutcome, CollectorStatus, Container, DamagedFile, Host, Inventory, Media, PinState,
+    Reader, Token, TokenFamily,
 };
+
+mod certificate;
+mod components;
+
+use certificate::certificate;
+#[cfg(test)]
+use certificate::source;
+use components::components;
+#[cfg(test)]
+use components::service;
 
 /// The wire form of one inventory.
 pub fn inventory(inv: &Inventory) -> v1::Inventory {
@@ -51,7 +60,7 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-fn opt_timestamp(at: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+pub(super) fn opt_timestamp(at: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
     at.map(timestamp)
 }
 
@@ -72,7 +81,7 @@ fn host(host: &Host) -> v1::Host {
     }
 }
 
-fn family(family: Option<TokenFamily>) -> i32 {
+pub(super) fn family(family: Option<TokenFamily>) -> i32 {
     let wire = match family {
         None => v1::TokenFamily::Unspecified,
         Some(TokenFamily::Bifit) => v1::TokenFamily::Bifit,
@@ -208,195 +217,6 @@ fn damaged(file: &DamagedFile) -> v1::DamagedFile {
     v1::DamagedFile {
         file: file.clone(),
         reason: reason.clone(),
-    }
-}
-
-fn certificate(cert: &Certificate) -> v1::Certificate {
-    let Certificate {
-        sha1,
-        sha256,
-        serial,
-        subject,
-        issuer,
-        subject_cn,
-        issuer_cn,
-        organization,
-        email,
-        inn,
-        inn_le,
-        ogrn,
-        ogrnip,
-        snils,
-        not_before,
-        not_after,
-        private_key_not_before,
-        private_key_not_after,
-        key_usage,
-        extended_key_usage,
-        signature_algorithm,
-        public_key_algorithm,
-        qualified,
-        subject_sign_tool,
-        is_ca,
-        self_signed,
-        issuer_present,
-        sources,
-        der,
-        authority_key_id,
-        subject_key_id,
-    } = cert;
-    v1::Certificate {
-        sha1: sha1.clone(),
-        sha256: sha256.clone(),
-        serial: serial.clone(),
-        subject: subject.clone(),
-        issuer: issuer.clone(),
-        subject_cn: subject_cn.clone(),
-        issuer_cn: issuer_cn.clone(),
-        organization: organization.clone(),
-        email: email.clone(),
-        inn: inn.clone(),
-        inn_le: inn_le.clone(),
-        ogrn: ogrn.clone(),
-        ogrnip: ogrnip.clone(),
-        snils: snils.clone(),
-        not_before: Some(timestamp(*not_before)),
-        not_after: Some(timestamp(*not_after)),
-        private_key_not_before: opt_timestamp(*private_key_not_before),
-        private_key_not_after: opt_timestamp(*private_key_not_after),
-        key_usage: key_usage.clone(),
-        extended_key_usage: extended_key_usage.clone(),
-        signature_algorithm: signature_algorithm.clone(),
-        public_key_algorithm: public_key_algorithm.clone(),
-        qualified: *qualified,
-        subject_sign_tool: subject_sign_tool.clone(),
-        is_ca: *is_ca,
-        self_signed: *self_signed,
-        issuer_present: *issuer_present,
-        sources: sources.iter().map(source).collect(),
-        der: der.clone(),
-        authority_key_id: authority_key_id.clone(),
-        subject_key_id: subject_key_id.clone(),
-    }
-}
-
-fn source(source: &CertificateSource) -> v1::CertificateSource {
-    let CertificateSource { kind, location } = source;
-    let kind = match kind {
-        SourceKind::Container => v1::SourceKind::Container,
-        SourceKind::CryptoproStore => v1::SourceKind::CryptoproStore,
-        SourceKind::File => v1::SourceKind::File,
-        SourceKind::Token => v1::SourceKind::Token,
-    };
-    v1::CertificateSource {
-        kind: kind.into(),
-        location: location.clone(),
-    }
-}
-
-fn components(components: &Components) -> v1::Components {
-    let Components {
-        cryptopro,
-        smart_card_service,
-        ccid_driver,
-        middleware,
-        pkcs11_modules,
-        usb_tokens,
-    } = components;
-    v1::Components {
-        cryptopro: cryptopro.as_ref().map(self::cryptopro),
-        smart_card_service: service(*smart_card_service),
-        ccid_driver: ccid_driver.clone(),
-        middleware: middleware.iter().map(self::middleware).collect(),
-        pkcs11_modules: pkcs11_modules.iter().map(module).collect(),
-        usb_tokens: usb_tokens.iter().map(usb).collect(),
-    }
-}
-
-fn cryptopro(csp: &CryptoPro) -> v1::CryptoPro {
-    let CryptoPro {
-        installed,
-        version,
-        build,
-        license,
-    } = csp;
-    v1::CryptoPro {
-        installed: *installed,
-        version: version.clone(),
-        build: build.clone(),
-        license: license.as_ref().map(self::license),
-    }
-}
-
-fn license(license: &License) -> v1::License {
-    let License {
-        serial_prefix,
-        for_version,
-        kind,
-        expires,
-        permanent,
-        demo,
-        error,
-    } = license;
-    v1::License {
-        serial_prefix: serial_prefix.clone(),
-        for_version: for_version.clone(),
-        kind: kind.clone(),
-        expires: opt_timestamp(*expires),
-        permanent: *permanent,
-        demo: *demo,
-        error: error.clone(),
-    }
-}
-
-fn service(state: Option<ServiceState>) -> i32 {
-    let wire = match state {
-        None => v1::ServiceState::Unspecified,
-        Some(ServiceState::Running) => v1::ServiceState::Running,
-        Some(ServiceState::Stopped) => v1::ServiceState::Stopped,
-        Some(ServiceState::NotInstalled) => v1::ServiceState::NotInstalled,
-        Some(ServiceState::Unknown) => v1::ServiceState::Unknown,
-    };
-    wire.into()
-}
-
-fn middleware(m: &Middleware) -> v1::Middleware {
-    let Middleware { family, name, path } = m;
-    v1::Middleware {
-        family: self::family(Some(*family)),
-        name: name.clone(),
-        path: path.clone(),
-    }
-}
-
-fn module(m: &Pkcs11Module) -> v1::Pkcs11Module {
-    let Pkcs11Module { path, family } = m;
-    v1::Pkcs11Module {
-        path: path.clone(),
-        family: self::family(*family),
-    }
-}
-
-fn usb(usb: &UsbToken) -> v1::UsbToken {
-    let UsbToken {
-        bus_path,
-        usb_id,
-        model,
-        family,
-        manufacturer,
-        product,
-        serial,
-        visible_to_pcsc,
-    } = usb;
-    v1::UsbToken {
-        bus_path: bus_path.clone(),
-        usb_id: usb_id.clone(),
-        model: model.clone(),
-        family: self::family(*family),
-        manufacturer: manufacturer.clone(),
-        product: product.clone(),
-        serial: serial.clone(),
-        visible_to_pcsc: *visible_to_pcsc,
     }
 }
 

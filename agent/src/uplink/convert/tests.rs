@@ -6,6 +6,10 @@ use tokenwatch_proto::v1;
 
 use super::*;
 use crate::findings::Code;
+use crate::inventory::{
+    Certificate, CertificateSource, Components, CryptoPro, License, Middleware, Pkcs11Module,
+    ServiceState, SourceKind, UsbToken,
+};
 
 fn at(days: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
