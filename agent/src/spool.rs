@@ -16,6 +16,8 @@ use crate::state::{self, StateError};
 pub const DIR: &str = "spool";
 const REJECTED_DIR: &str = "rejected";
 const DROPPED_FILE: &str = "dropped";
+/// Rejected reports kept for inspection; older ones are deleted.
+const REJECTED_KEPT: usize = 50;
 const EXTENSION: &str = "pb";
 
 /// How much the spool may hold.
@@ -114,6 +116,15 @@ impl Spool {
         let from = self.file(sequence);
         let to = rejected.join(format!("{sequence}.{EXTENSION}"));
         fs::rename(&from, &to).map_err(|source| io_error("moving aside", &from, source))?;
+        let mut kept: Vec<u64> = read_dir(&rejected)?
+            .iter()
+            .filter_map(|e| sequence_of(&e.path()))
+            .collect();
+        kept.sort_unstable();
+        let excess = kept.len().saturating_sub(REJECTED_KEPT);
+        for old in &kept[..excess] {
+            let _ = fs::remove_file(rejected.join(format!("{old}.{EXTENSION}")));
+        }
         Ok(to)
     }
 
@@ -139,15 +150,7 @@ impl Spool {
     fn entries(&self) -> Result<Vec<(u64, u64)>, StateError> {
         let mut entries = Vec::new();
         for entry in read_dir(&self.dir)? {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some(EXTENSION) {
-                continue;
-            }
-            let Some(sequence) = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.parse::<u64>().ok())
-            else {
+            let Some(sequence) = sequence_of(&entry.path()) else {
                 continue;
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -156,6 +159,14 @@ impl Spool {
         entries.sort_unstable();
         Ok(entries)
     }
+}
+
+/// The sequence number of a report file (`<sequence>.pb`); `None` for anything else.
+fn sequence_of(path: &Path) -> Option<u64> {
+    if path.extension().and_then(|e| e.to_str()) != Some(EXTENSION) {
+        return None;
+    }
+    path.file_stem()?.to_str()?.parse().ok()
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, StateError> {

@@ -294,6 +294,24 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_comes_from_a_file_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "s3cret\n").expect("write");
+        let args = |secret_file: Option<PathBuf>| EnrollArgs {
+            server: "https://tw:8443".into(),
+            secret: None,
+            secret_file,
+            ca_file: None,
+            state_dir: dir.path().into(),
+        };
+        let config = args(Some(file)).to_config().expect("reads the file");
+        assert_eq!(config.secret, "s3cret");
+        let error = args(None).to_config().expect_err("no secret");
+        assert!(error.to_string().contains("no enrolment secret"), "{error}");
+    }
+
+    #[test]
     fn the_example_configuration_parses() {
         let text = include_str!("../../../deploy/agent.example.toml");
         let file: ServiceFile = toml::from_str(text).expect("parses");

@@ -86,3 +86,20 @@ fn a_rejected_report_leaves_the_queue_but_is_kept() {
     assert_eq!(fs::read(kept).expect("kept"), b"bad");
     assert_eq!(spool.pending().expect("pending"), [2]);
 }
+
+#[test]
+fn only_the_latest_rejected_reports_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = Spool::open(dir.path(), Limits::default()).expect("open");
+    for seq in 1..=(REJECTED_KEPT as u64 + 3) {
+        spool.push(seq, b"bad").expect("push");
+        spool.reject(seq).expect("reject");
+    }
+    let rejected = dir.path().join("rejected");
+    assert_eq!(
+        fs::read_dir(&rejected).expect("list").count(),
+        REJECTED_KEPT
+    );
+    assert!(!rejected.join("3.pb").exists());
+    assert!(rejected.join("4.pb").exists());
+}
