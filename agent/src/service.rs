@@ -71,7 +71,7 @@ pub async fn run(
     config: RunConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
-    let state = StateDir::create(&config.state_dir)?;
+    let state = StateDir::open_enrolled(&config.state_dir)?;
     let spool = Spool::open(state.path(spool::DIR), config.spool)?;
     let mut uplink = Uplink::start(state, spool)?;
 

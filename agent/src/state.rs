@@ -77,6 +77,17 @@ impl StateDir {
         Ok(Self { root })
     }
 
+    /// Open the directory of an enrolled agent, tightening its mode to 0700; nothing is created
+    /// for an agent that was never enrolled.
+    pub fn open_enrolled(root: impl Into<PathBuf>) -> Result<Self, StateError> {
+        let root = root.into();
+        let agent = root.join(AGENT_FILE);
+        if !agent.exists() {
+            return Err(StateError::NotEnrolled { path: agent });
+        }
+        Self::create(root)
+    }
+
     /// The directory itself.
     pub fn root(&self) -> &Path {
         &self.root

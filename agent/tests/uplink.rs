@@ -309,6 +309,23 @@ async fn a_refused_certificate_keeps_reports_spooled_without_hammering() {
     assert!(spooled(&d.state) >= 5, "scans keep being spooled");
 }
 
+#[test]
+fn run_without_enrolment_says_so_and_creates_nothing() {
+    let d = dirs();
+    let output = Command::new(BIN)
+        .arg("run")
+        .arg("--state-dir")
+        .arg(&d.state)
+        .arg("--root")
+        .arg(&d.root)
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not enrolled"), "{stderr}");
+    assert!(!d.state.exists());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_binary_cleanly() {
     let server = TestServer::start();
