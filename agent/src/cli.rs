@@ -1,4 +1,4 @@
-//! Command line: `tokenwatch-agent scan`.
+//! Command line: `tokenwatch-agent scan`, `enroll` and `run`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,6 +12,10 @@ use crate::config::ScanConfig;
 use crate::findings::{Severity, Thresholds};
 use crate::paths::Paths;
 use crate::render;
+
+mod service;
+
+pub use service::{EnrollArgs, RunArgs, ServiceFile, parse_duration};
 
 /// Exit code when `--fail-on` is met, distinct from 1 (the scan itself failed).
 const EXIT_FINDINGS: u8 = 2;
@@ -29,6 +33,23 @@ pub struct Cli {
 pub enum Command {
     /// Inventory readers, tokens, key containers, certificates and components, and report problems.
     Scan(ScanArgs),
+    /// Obtain this agent's identity from the server with the office's enrolment secret.
+    Enroll(EnrollArgs),
+    /// Run as a service: scan periodically and on card events, and report to the server.
+    Run(RunArgs),
+}
+
+// === impl Command ===
+
+impl Command {
+    /// The log level when TOKENWATCH_LOG does not say: a service logs what it does, `scan`
+    /// keeps quiet around its report.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Self::Scan(_) => "warn",
+            Self::Enroll(_) | Self::Run(_) => "info",
+        }
+    }
 }
 
 /// Options of `scan`.
@@ -113,6 +134,8 @@ impl ScanArgs {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(&args),
+        Command::Enroll(args) => service::enroll(&args),
+        Command::Run(args) => service::run(&args),
     }
 }
 
@@ -156,7 +179,9 @@ mod tests {
     fn unknown_collector_is_refused() {
         let cli =
             Cli::try_parse_from(["tokenwatch-agent", "scan", "--skip", "nope"]).expect("parses");
-        let Command::Scan(args) = cli.command;
+        let Command::Scan(args) = cli.command else {
+            panic!("scan parses as scan")
+        };
         let error = args.to_config().expect_err("unknown collector");
         assert!(
             error.to_string().contains("unknown collector \"nope\""),
@@ -175,7 +200,9 @@ mod tests {
             "10",
         ])
         .expect("parses");
-        let Command::Scan(args) = cli.command;
+        let Command::Scan(args) = cli.command else {
+            panic!("scan parses as scan")
+        };
         assert!(args.to_config().is_err());
     }
 }

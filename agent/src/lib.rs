@@ -4,9 +4,11 @@
 //! The agent only reads: it never writes to a key store, never presents a PIN and never opens a
 //! dialog.
 
+pub mod backoff;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod enroll;
 pub mod findings;
 pub mod host;
 pub mod inventory;
@@ -15,6 +17,10 @@ pub mod render;
 #[cfg(test)]
 mod sample;
 pub mod scan;
+pub mod service;
+pub mod spool;
+pub mod state;
+pub mod uplink;
 
 pub use config::ScanConfig;
 pub use inventory::Inventory;

@@ -7,11 +7,12 @@ use tokenwatch_agent::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let default_filter = cli.command.default_log_filter();
     // Logs go to stderr so that `scan --json` stays a clean document on stdout.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOKENWATCH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -1,0 +1,114 @@
+//! Installed software and devices, on the wire.
+
+use tokenwatch_proto::v1;
+
+use super::{family, opt_timestamp};
+use crate::inventory::{
+    Components, CryptoPro, License, Middleware, Pkcs11Module, ServiceState, UsbToken,
+};
+
+pub(super) fn components(components: &Components) -> v1::Components {
+    let Components {
+        cryptopro,
+        smart_card_service,
+        ccid_driver,
+        middleware,
+        pkcs11_modules,
+        usb_tokens,
+    } = components;
+    v1::Components {
+        cryptopro: cryptopro.as_ref().map(self::cryptopro),
+        smart_card_service: service(*smart_card_service),
+        ccid_driver: ccid_driver.clone(),
+        middleware: middleware.iter().map(self::middleware).collect(),
+        pkcs11_modules: pkcs11_modules.iter().map(module).collect(),
+        usb_tokens: usb_tokens.iter().map(usb).collect(),
+    }
+}
+
+fn cryptopro(csp: &CryptoPro) -> v1::CryptoPro {
+    let CryptoPro {
+        installed,
+        version,
+        build,
+        license,
+    } = csp;
+    v1::CryptoPro {
+        installed: *installed,
+        version: version.clone(),
+        build: build.clone(),
+        license: license.as_ref().map(self::license),
+    }
+}
+
+fn license(license: &License) -> v1::License {
+    let License {
+        serial_prefix,
+        for_version,
+        kind,
+        expires,
+        permanent,
+        demo,
+        error,
+    } = license;
+    v1::License {
+        serial_prefix: serial_prefix.clone(),
+        for_version: for_version.clone(),
+        kind: kind.clone(),
+        expires: opt_timestamp(*expires),
+        permanent: *permanent,
+        demo: *demo,
+        error: error.clone(),
+    }
+}
+
+pub(super) fn service(state: Option<ServiceState>) -> i32 {
+    let wire = match state {
+        None => v1::ServiceState::Unspecified,
+        Some(ServiceState::Running) => v1::ServiceState::Running,
+        Some(ServiceState::Stopped) => v1::ServiceState::Stopped,
+        Some(ServiceState::NotInstalled) => v1::ServiceState::NotInstalled,
+        Some(ServiceState::Unknown) => v1::ServiceState::Unknown,
+    };
+    wire.into()
+}
+
+fn middleware(m: &Middleware) -> v1::Middleware {
+    let Middleware { family, name, path } = m;
+    v1::Middleware {
+        family: self::family(Some(*family)),
+        name: name.clone(),
+        path: path.clone(),
+    }
+}
+
+fn module(m: &Pkcs11Module) -> v1::Pkcs11Module {
+    let Pkcs11Module { path, family } = m;
+    v1::Pkcs11Module {
+        path: path.clone(),
+        family: self::family(*family),
+    }
+}
+
+fn usb(usb: &UsbToken) -> v1::UsbToken {
+    let UsbToken {
+        bus_path,
+        usb_id,
+        model,
+        family,
+        manufacturer,
+        product,
+        serial,
+        visible_to_pcsc,
+    } = usb;
+    v1::UsbToken {
+        bus_path: bus_path.clone(),
+        usb_id: usb_id.clone(),
+        model: model.clone(),
+        family: self::family(*family),
+        manufacturer: manufacturer.clone(),
+        product: product.clone(),
+        serial: serial.clone(),
+        visible_to_pcsc: *visible_to_pcsc,
+    }
+}

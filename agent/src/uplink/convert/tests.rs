@@ -1,0 +1,399 @@
+//! A full inventory, every field set, and the exact wire message it must become.
+
+use chrono::{Duration, TimeZone, Utc};
+use prost_types::Timestamp;
+use tokenwatch_proto::v1;
+
+use super::*;
+use crate::findings::Code;
+use crate::inventory::{
+    Certificate, CertificateSource, Components, CryptoPro, License, Middleware, Pkcs11Module,
+    ServiceState, SourceKind, UsbToken,
+};
+
+fn at(days: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("valid date")
+        + Duration::days(days)
+        + Duration::nanoseconds(5)
+}
+
+fn ts(days: i64) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: at(days).timestamp(),
+        nanos: 5,
+    })
+}
+
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+fn so(text: &str) -> Option<String> {
+    Some(text.to_owned())
+}
+
+/// Every field of every type set to a value distinct from its default.
+pub(crate) fn full() -> Inventory {
+    Inventory {
+        schema: s("tokenwatch.inventory/v1"),
+        collected_at: at(0),
+        host: Host {
+            hostname: s("ws-01"),
+            os: s("Debian GNU/Linux"),
+            os_version: so("12"),
+            arch: s("x86_64"),
+            agent_version: s("0.1.0"),
+        },
+        readers: vec![Reader {
+            name: s("Aktiv Rutoken ECP 00 00"),
+            card_present: true,
+            atr: so("3B 8B"),
+            token_model: so("Rutoken ECP"),
+            token_family: Some(TokenFamily::Rutoken),
+            in_use_exclusively: true,
+        }],
+        tokens: vec![Token {
+            module: s("/usr/lib/librtpkcs11ecp.so"),
+            slot_id: 3,
+            slot_description: so("slot"),
+            label: s("label"),
+            serial: s("0011"),
+            manufacturer: s("Aktiv"),
+            model: s("Rutoken ECP"),
+            token_family: Some(TokenFamily::Jacarta),
+            hardware_version: so("1.2"),
+            firmware_version: so("3.4"),
+            total_memory: Some(65536),
+            free_memory: Some(1024),
+            pin: PinState {
+                initialized: true,
+                user_pin_initialized: true,
+                locked: true,
+                count_low: true,
+                final_try: true,
+                must_change: true,
+                so_locked: true,
+            },
+            certificates: vec![s("aa")],
+        }],
+        containers: vec![Container {
+            name: so("le-1234"),
+            path: s("/var/opt/cprocsp/keys/user/abc.000"),
+            media: Media::Removable,
+            owner: so("user"),
+            complete: true,
+            missing_files: vec![s("masks2.key")],
+            damaged_files: vec![DamagedFile {
+                file: s("primary.key"),
+                reason: s("short"),
+            }],
+            key_algorithm: so("GOST R 34.10-2012 256"),
+            key_algorithm_oid: so("1.2.643.7.1.1.1.1"),
+            exportable: Some(false),
+            certificate_sha1: so("aa"),
+            private_key_not_before: Some(at(-1)),
+            private_key_not_after: Some(at(1)),
+        }],
+        certificates: vec![Certificate {
+            sha1: s("aa"),
+            sha256: s("bb"),
+            serial: s("01"),
+            subject: s("CN=Иванов"),
+            issuer: s("CN=УЦ"),
+            subject_cn: so("Иванов"),
+            issuer_cn: so("УЦ"),
+            organization: so("ООО"),
+            email: so("a@b.ru"),
+            inn: so("770708389301"),
+            inn_le: so("7707083893"),
+            ogrn: so("1027700132195"),
+            ogrnip: so("304500116000157"),
+            snils: so("11223344595"),
+            not_before: at(-300),
+            not_after: at(65),
+            private_key_not_before: Some(at(-299)),
+            private_key_not_after: Some(at(64)),
+            key_usage: vec![s("digitalSignature")],
+            extended_key_usage: vec![s("1.3.6.1.5.5.7.3.2")],
+            signature_algorithm: s("GOST R 34.11-2012/34.10-2012 256"),
+            public_key_algorithm: s("GOST R 34.10-2012 256"),
+            qualified: true,
+            subject_sign_tool: so("КриптоПро CSP"),
+            is_ca: true,
+            self_signed: true,
+            issuer_present: Some(true),
+            sources: vec![CertificateSource {
+                kind: SourceKind::CryptoproStore,
+                location: s("uMy"),
+            }],
+            der: vec![0x30, 0x03],
+            authority_key_id: so("01"),
+            subject_key_id: so("02"),
+        }],
+        components: Components {
+            cryptopro: Some(CryptoPro {
+                installed: true,
+                version: so("5.0"),
+                build: so("5.0.12455"),
+                license: Some(License {
+                    serial_prefix: so("5050N"),
+                    for_version: so("5.0"),
+                    kind: so("Client"),
+                    expires: Some(at(30)),
+                    permanent: true,
+                    demo: true,
+                    error: so("bad"),
+                }),
+            }),
+            smart_card_service: Some(ServiceState::NotInstalled),
+            ccid_driver: so("ifd-ccid.bundle"),
+            middleware: vec![Middleware {
+                family: TokenFamily::Esmart,
+                name: s("ESMART PKI Client"),
+                path: s("/opt/esmart"),
+            }],
+            pkcs11_modules: vec![Pkcs11Module {
+                path: s("/usr/lib/libjcPKCS11-2.so"),
+                family: Some(TokenFamily::Etoken),
+            }],
+            usb_tokens: vec![UsbToken {
+                bus_path: s("1-2"),
+                usb_id: s("0a89:0030"),
+                model: s("Rutoken ECP"),
+                family: Some(TokenFamily::Bifit),
+                manufacturer: so("Aktiv"),
+                product: so("Rutoken ECP"),
+                serial: so("99"),
+                visible_to_pcsc: Some(false),
+            }],
+        },
+        findings: vec![Finding {
+            code: Code::CertificateExpired,
+            severity: Severity::Critical,
+            subject: s("aa"),
+            message: s("expired"),
+            remediation: s("renew"),
+        }],
+        collectors: vec![CollectorStatus {
+            name: s("tokens"),
+            status: CollectorOutcome::Partial,
+            errors: vec![s("slot 3")],
+            duration_ms: 42,
+        }],
+    }
+}
+
+#[test]
+fn every_field_reaches_the_wire() {
+    let expected = v1::Inventory {
+        schema: s("tokenwatch.inventory/v1"),
+        collected_at: ts(0),
+        host: Some(v1::Host {
+            hostname: s("ws-01"),
+            os: s("Debian GNU/Linux"),
+            os_version: so("12"),
+            arch: s("x86_64"),
+            agent_version: s("0.1.0"),
+        }),
+        readers: vec![v1::Reader {
+            name: s("Aktiv Rutoken ECP 00 00"),
+            card_present: true,
+            atr: so("3B 8B"),
+            token_model: so("Rutoken ECP"),
+            token_family: v1::TokenFamily::Rutoken.into(),
+            in_use_exclusively: true,
+        }],
+        tokens: vec![v1::Token {
+            module: s("/usr/lib/librtpkcs11ecp.so"),
+            slot_id: 3,
+            slot_description: so("slot"),
+            label: s("label"),
+            serial: s("0011"),
+            manufacturer: s("Aktiv"),
+            model: s("Rutoken ECP"),
+            token_family: v1::TokenFamily::Jacarta.into(),
+            hardware_version: so("1.2"),
+            firmware_version: so("3.4"),
+            total_memory: Some(65536),
+            free_memory: Some(1024),
+            pin: Some(v1::PinState {
+                initialized: true,
+                user_pin_initialized: true,
+                locked: true,
+                count_low: true,
+                final_try: true,
+                must_change: true,
+                so_locked: true,
+            }),
+            certificates: vec![s("aa")],
+        }],
+        containers: vec![v1::Container {
+            name: so("le-1234"),
+            path: s("/var/opt/cprocsp/keys/user/abc.000"),
+            media: v1::Media::Removable.into(),
+            owner: so("user"),
+            complete: true,
+            missing_files: vec![s("masks2.key")],
+            damaged_files: vec![v1::DamagedFile {
+                file: s("primary.key"),
+                reason: s("short"),
+            }],
+            key_algorithm: so("GOST R 34.10-2012 256"),
+            key_algorithm_oid: so("1.2.643.7.1.1.1.1"),
+            exportable: Some(false),
+            certificate_sha1: so("aa"),
+            private_key_not_before: ts(-1),
+            private_key_not_after: ts(1),
+        }],
+        certificates: vec![v1::Certificate {
+            sha1: s("aa"),
+            sha256: s("bb"),
+            serial: s("01"),
+            subject: s("CN=Иванов"),
+            issuer: s("CN=УЦ"),
+            subject_cn: so("Иванов"),
+            issuer_cn: so("УЦ"),
+            organization: so("ООО"),
+            email: so("a@b.ru"),
+            inn: so("770708389301"),
+            inn_le: so("7707083893"),
+            ogrn: so("1027700132195"),
+            ogrnip: so("304500116000157"),
+            snils: so("11223344595"),
+            not_before: ts(-300),
+            not_after: ts(65),
+            private_key_not_before: ts(-299),
+            private_key_not_after: ts(64),
+            key_usage: vec![s("digitalSignature")],
+            extended_key_usage: vec![s("1.3.6.1.5.5.7.3.2")],
+            signature_algorithm: s("GOST R 34.11-2012/34.10-2012 256"),
+            public_key_algorithm: s("GOST R 34.10-2012 256"),
+            qualified: true,
+            subject_sign_tool: so("КриптоПро CSP"),
+            is_ca: true,
+            self_signed: true,
+            issuer_present: Some(true),
+            sources: vec![v1::CertificateSource {
+                kind: v1::SourceKind::CryptoproStore.into(),
+                location: s("uMy"),
+            }],
+            der: vec![0x30, 0x03],
+            authority_key_id: so("01"),
+            subject_key_id: so("02"),
+        }],
+        components: Some(v1::Components {
+            cryptopro: Some(v1::CryptoPro {
+                installed: true,
+                version: so("5.0"),
+                build: so("5.0.12455"),
+                license: Some(v1::License {
+                    serial_prefix: so("5050N"),
+                    for_version: so("5.0"),
+                    kind: so("Client"),
+                    expires: ts(30),
+                    permanent: true,
+                    demo: true,
+                    error: so("bad"),
+                }),
+            }),
+            smart_card_service: v1::ServiceState::NotInstalled.into(),
+            ccid_driver: so("ifd-ccid.bundle"),
+            middleware: vec![v1::Middleware {
+                family: v1::TokenFamily::Esmart.into(),
+                name: s("ESMART PKI Client"),
+                path: s("/opt/esmart"),
+            }],
+            pkcs11_modules: vec![v1::Pkcs11Module {
+                path: s("/usr/lib/libjcPKCS11-2.so"),
+                family: v1::TokenFamily::Etoken.into(),
+            }],
+            usb_tokens: vec![v1::UsbToken {
+                bus_path: s("1-2"),
+                usb_id: s("0a89:0030"),
+                model: s("Rutoken ECP"),
+                family: v1::TokenFamily::Bifit.into(),
+                manufacturer: so("Aktiv"),
+                product: so("Rutoken ECP"),
+                serial: so("99"),
+                visible_to_pcsc: Some(false),
+            }],
+        }),
+        findings: vec![v1::Finding {
+            code: s("certificate.expired"),
+            severity: v1::Severity::Critical.into(),
+            subject: s("aa"),
+            message: s("expired"),
+            remediation: s("renew"),
+        }],
+        collectors: vec![v1::CollectorStatus {
+            name: s("tokens"),
+            status: v1::CollectorOutcome::Partial.into(),
+            errors: vec![s("slot 3")],
+            duration_ms: 42,
+        }],
+    };
+    assert_eq!(inventory(&full()), expected);
+}
+
+#[test]
+fn unknown_values_stay_unspecified_on_the_wire() {
+    let mut inv = full();
+    inv.readers[0].token_family = None;
+    inv.components.smart_card_service = None;
+    inv.components.cryptopro = None;
+    inv.containers[0].private_key_not_after = None;
+    let wire = inventory(&inv);
+    assert_eq!(wire.readers[0].token_family, 0);
+    let components = wire.components.expect("components");
+    assert_eq!(components.smart_card_service, 0);
+    assert_eq!(components.cryptopro, None);
+    assert_eq!(wire.containers[0].private_key_not_after, None);
+}
+
+#[test]
+fn every_enum_value_maps_to_its_namesake() {
+    use crate::inventory::{Media as M, SourceKind as K};
+    let families = [
+        (TokenFamily::Bifit, "TOKEN_FAMILY_BIFIT"),
+        (TokenFamily::Esmart, "TOKEN_FAMILY_ESMART"),
+        (TokenFamily::Etoken, "TOKEN_FAMILY_ETOKEN"),
+        (TokenFamily::Jacarta, "TOKEN_FAMILY_JACARTA"),
+        (TokenFamily::Rutoken, "TOKEN_FAMILY_RUTOKEN"),
+    ];
+    for (f, name) in families {
+        let wire = v1::TokenFamily::try_from(family(Some(f))).expect("known");
+        assert_eq!(wire.as_str_name(), name);
+    }
+    for (m, name) in [
+        (M::Hdimage, "MEDIA_HDIMAGE"),
+        (M::Removable, "MEDIA_REMOVABLE"),
+        (M::Folder, "MEDIA_FOLDER"),
+        (M::Registry, "MEDIA_REGISTRY"),
+        (M::Token, "MEDIA_TOKEN"),
+    ] {
+        let wire = v1::Media::try_from(media(m)).expect("known");
+        assert_eq!(wire.as_str_name(), name);
+    }
+    for (k, name) in [
+        (K::Container, "SOURCE_KIND_CONTAINER"),
+        (K::File, "SOURCE_KIND_FILE"),
+        (K::Token, "SOURCE_KIND_TOKEN"),
+    ] {
+        let src = source(&CertificateSource {
+            kind: k,
+            location: s("x"),
+        });
+        let wire = v1::SourceKind::try_from(src.kind).expect("known");
+        assert_eq!(wire.as_str_name(), name);
+    }
+    for (st, name) in [
+        (ServiceState::Running, "SERVICE_STATE_RUNNING"),
+        (ServiceState::Stopped, "SERVICE_STATE_STOPPED"),
+        (ServiceState::Unknown, "SERVICE_STATE_UNKNOWN"),
+    ] {
+        let wire = v1::ServiceState::try_from(service(Some(st))).expect("known");
+        assert_eq!(wire.as_str_name(), name);
+    }
+}
