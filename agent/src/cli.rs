@@ -58,15 +58,9 @@ pub struct ScanArgs {
     /// Print one JSON document (schema tokenwatch.inventory/v1) instead of the report.
     #[arg(long)]
     pub json: bool,
-    /// Also look for key containers in DIR (repeatable). DIR may be a container folder itself.
-    #[arg(long = "keys-dir", value_name = "DIR")]
-    pub keys_dirs: Vec<PathBuf>,
-    /// Also read certificates from PATH, a file (DER, PEM, bundle) or a folder (repeatable).
-    #[arg(long = "cert-path", value_name = "PATH")]
-    pub cert_paths: Vec<PathBuf>,
-    /// Also load this PKCS#11 module (repeatable).
-    #[arg(long = "pkcs11-module", value_name = "PATH")]
-    pub pkcs11_modules: Vec<PathBuf>,
+    /// Where to look, shared with `run`.
+    #[command(flatten)]
+    pub sources: Sources,
     /// Exit with code 2 when a finding of this severity or worse is present.
     #[arg(long = "fail-on", value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -79,6 +73,20 @@ pub struct ScanArgs {
     /// Give up on a collector (a hanging driver) after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 20)]
     pub timeout: u64,
+}
+
+/// Where a scan looks besides the defaults: the options `scan` and `run` share.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Sources {
+    /// Also look for key containers in DIR (repeatable). DIR may be a container folder itself.
+    #[arg(long = "keys-dir", value_name = "DIR")]
+    pub keys_dirs: Vec<PathBuf>,
+    /// Also read certificates from PATH, a file (DER, PEM, bundle) or a folder (repeatable).
+    #[arg(long = "cert-path", value_name = "PATH")]
+    pub cert_paths: Vec<PathBuf>,
+    /// Also load this PKCS#11 module (repeatable).
+    #[arg(long = "pkcs11-module", value_name = "PATH")]
+    pub pkcs11_modules: Vec<PathBuf>,
     /// Leave out a collector: readers, tokens, containers, certificates, components (repeatable).
     #[arg(long = "skip", value_name = "COLLECTOR")]
     pub skip: Vec<String>,
@@ -109,23 +117,24 @@ impl ScanArgs {
             .iter()
             .map(|c| c.name())
             .collect::<Vec<_>>();
-        for name in &self.skip {
+        let sources = &self.sources;
+        for name in &sources.skip {
             anyhow::ensure!(
                 known.contains(&name.as_str()),
                 "unknown collector {name:?}; known: {}",
                 known.join(", ")
             );
         }
-        let mut config = ScanConfig::new(Paths::new(&self.root));
-        config.keys_dirs.clone_from(&self.keys_dirs);
-        config.cert_paths.clone_from(&self.cert_paths);
-        config.pkcs11_modules.clone_from(&self.pkcs11_modules);
+        let mut config = ScanConfig::new(Paths::new(&sources.root));
+        config.keys_dirs.clone_from(&sources.keys_dirs);
+        config.cert_paths.clone_from(&sources.cert_paths);
+        config.pkcs11_modules.clone_from(&sources.pkcs11_modules);
         config.thresholds = Thresholds {
             warning_days: self.warn_days,
             critical_days: self.critical_days,
         };
         config.collector_timeout = Duration::from_secs(self.timeout.max(1));
-        config.disabled_collectors.clone_from(&self.skip);
+        config.disabled_collectors.clone_from(&sources.skip);
         Ok(config)
     }
 }

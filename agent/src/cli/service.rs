@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::ScanArgs;
+use super::{ScanArgs, Sources};
 use crate::enroll::{self, EnrollConfig};
 use crate::findings::Thresholds;
 use crate::service::{self, RunConfig};
@@ -53,21 +53,9 @@ pub struct RunArgs {
     /// Do not watch for cards and tokens coming and going; scan on the interval only.
     #[arg(long)]
     pub no_hotplug: bool,
-    /// Also look for key containers in DIR (repeatable).
-    #[arg(long = "keys-dir", value_name = "DIR")]
-    pub keys_dirs: Vec<PathBuf>,
-    /// Also read certificates from PATH, a file or a folder (repeatable).
-    #[arg(long = "cert-path", value_name = "PATH")]
-    pub cert_paths: Vec<PathBuf>,
-    /// Also load this PKCS#11 module (repeatable).
-    #[arg(long = "pkcs11-module", value_name = "PATH")]
-    pub pkcs11_modules: Vec<PathBuf>,
-    /// Leave out a collector: readers, tokens, containers, certificates, components (repeatable).
-    #[arg(long = "skip", value_name = "COLLECTOR")]
-    pub skip: Vec<String>,
-    /// Resolve every system path under DIR.
-    #[arg(long, env = "TOKENWATCH_ROOT", value_name = "DIR", default_value = "/")]
-    pub root: PathBuf,
+    /// Where to look, as for `scan`; the service file's lists come first.
+    #[command(flatten)]
+    pub sources: Sources,
 }
 
 /// The service configuration file.
@@ -144,18 +132,20 @@ impl RunArgs {
             Some(path) => read_service_file(path)?,
             None => ServiceFile::default(),
         };
-        let joined = |a: &[PathBuf], b: &[PathBuf]| [a, b].concat();
+        let given = &self.sources;
         let scan = ScanArgs {
             json: false,
-            keys_dirs: joined(&file.keys_dirs, &self.keys_dirs),
-            cert_paths: joined(&file.cert_paths, &self.cert_paths),
-            pkcs11_modules: joined(&file.pkcs11_modules, &self.pkcs11_modules),
+            sources: Sources {
+                keys_dirs: [file.keys_dirs.as_slice(), &given.keys_dirs].concat(),
+                cert_paths: [file.cert_paths.as_slice(), &given.cert_paths].concat(),
+                pkcs11_modules: [file.pkcs11_modules.as_slice(), &given.pkcs11_modules].concat(),
+                skip: [file.skip.as_slice(), &given.skip].concat(),
+                root: given.root.clone(),
+            },
             fail_on: None,
             warn_days: Thresholds::default().warning_days,
             critical_days: Thresholds::default().critical_days,
             timeout: 20,
-            skip: [file.skip.as_slice(), self.skip.as_slice()].concat(),
-            root: self.root.clone(),
         }
         .to_config()?;
         let mut config = RunConfig::new(&self.state_dir, scan);
