@@ -9,18 +9,18 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod enroll;
-pub mod findings;
 pub mod host;
-pub mod inventory;
 pub mod paths;
 pub mod render;
-#[cfg(test)]
-mod sample;
 pub mod scan;
 pub mod service;
 pub mod spool;
 pub mod state;
 pub mod uplink;
+
+#[cfg(test)]
+use tokenwatch_inventory::sample;
+pub use tokenwatch_inventory::{findings, inventory};
 
 pub use config::ScanConfig;
 pub use inventory::Inventory;

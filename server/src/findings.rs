@@ -11,17 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-mod rules;
+use tokenwatch_inventory::findings::{Finding, Thresholds, rules};
 
-use rules::{Computed, Thresholds};
-
-/// How urgently a finding needs attention (ordered: `Critical` is the greatest).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
+pub use tokenwatch_inventory::findings::Severity;
 
 /// One finding on one host.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,25 +27,12 @@ pub struct HostFinding {
     pub remediation: String,
 }
 
-// === impl Severity ===
-
-impl Severity {
-    /// The lower-case name used in reports and storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-        }
-    }
-
-    /// A stored severity; an unspecified one counts as information.
-    fn parse(value: Option<&str>) -> Self {
-        match value {
-            Some("critical") => Self::Critical,
-            Some("warning") => Self::Warning,
-            _ => Self::Info,
-        }
+/// A stored severity; an unspecified one counts as information.
+fn parse_severity(value: Option<&str>) -> Severity {
+    match value {
+        Some("critical") => Severity::Critical,
+        Some("warning") => Severity::Warning,
+        _ => Severity::Info,
     }
 }
 
@@ -84,7 +63,7 @@ pub async fn current_findings(
          where a.revoked_at is null and f.code <> all($1::text[]) \
          order by f.agent_id, f.ordinal",
     )
-    .bind(&rules::TIME_CODES[..])
+    .bind(rules::TIME_CODES.map(|code| code.as_str()).as_slice())
     .fetch_all(pool)
     .await?;
     for (agent_id, code, severity, subject, message, remediation) in reported {
@@ -92,23 +71,23 @@ pub async fn current_findings(
             agent_id,
             hostname: String::new(),
             code,
-            severity: Severity::parse(severity.as_deref()),
+            severity: parse_severity(severity.as_deref()),
             subject,
             message,
             remediation,
         });
     }
 
-    let mut computed: Vec<(Uuid, Computed)> = Vec::new();
+    let mut computed: Vec<(Uuid, Finding)> = Vec::new();
     certificates(pool, now, thresholds, &mut computed).await?;
     containers(pool, now, thresholds, &mut computed).await?;
     licences(pool, now, thresholds, &mut computed).await?;
     found.extend(computed.into_iter().map(|(agent_id, c)| HostFinding {
         agent_id,
         hostname: String::new(),
-        code: c.code.to_owned(),
+        code: c.code.as_str().to_owned(),
         severity: c.severity,
-        remediation: rules::remediation(c.code).to_owned(),
+        remediation: c.remediation,
         subject: c.subject,
         message: c.message,
     }));
@@ -145,7 +124,7 @@ async fn certificates(
     pool: &PgPool,
     now: DateTime<Utc>,
     thresholds: Thresholds,
-    out: &mut Vec<(Uuid, Computed)>,
+    out: &mut Vec<(Uuid, Finding)>,
 ) -> Result<(), sqlx::Error> {
     let rows: Vec<CertificateRow> = sqlx::query_as(
         "select s.agent_id, c.sha1, c.subject, c.subject_cn, c.not_before, c.not_after, \
@@ -161,7 +140,7 @@ async fn certificates(
     .await?;
     for (agent, sha1, subject, cn, not_before, not_after, key_end, is_ca, in_container) in rows {
         let subject = rules::certificate_subject(&subject, cn.as_deref(), &sha1);
-        let mut push = |c: Option<Computed>| out.extend(c.map(|c| (agent, c)));
+        let mut push = |c: Option<Finding>| out.extend(c.map(|c| (agent, c)));
         if let Some(start) = not_before {
             push(rules::not_yet_valid(&subject, start, now));
         }
@@ -199,7 +178,7 @@ async fn containers(
     pool: &PgPool,
     now: DateTime<Utc>,
     thresholds: Thresholds,
-    out: &mut Vec<(Uuid, Computed)>,
+    out: &mut Vec<(Uuid, Finding)>,
 ) -> Result<(), sqlx::Error> {
     let rows: Vec<ContainerRow> = sqlx::query_as(
         "select hc.agent_id, hc.name, hc.path, coalesce(hc.private_key_not_after, \
@@ -227,7 +206,7 @@ async fn licences(
     pool: &PgPool,
     now: DateTime<Utc>,
     thresholds: Thresholds,
-    out: &mut Vec<(Uuid, Computed)>,
+    out: &mut Vec<(Uuid, Finding)>,
 ) -> Result<(), sqlx::Error> {
     let rows: Vec<(Uuid, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
         "select h.agent_id, h.csp_license_expires, h.csp_license_demo \

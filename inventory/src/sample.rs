@@ -7,14 +7,14 @@ use crate::inventory::{
 };
 
 /// The fixed "now" of these tests.
-pub(crate) fn now() -> DateTime<Utc> {
+pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
         .single()
         .expect("valid date")
 }
 
 /// An empty inventory of a host called `ws-01`.
-pub(crate) fn inventory() -> Inventory {
+pub fn inventory() -> Inventory {
     Inventory {
         schema: SCHEMA.to_owned(),
         collected_at: now(),
@@ -36,7 +36,7 @@ pub(crate) fn inventory() -> Inventory {
 }
 
 /// A person's certificate ending `days_left` days after [`now`].
-pub(crate) fn certificate(sha1: &str, days_left: i64) -> Certificate {
+pub fn certificate(sha1: &str, days_left: i64) -> Certificate {
     Certificate {
         sha1: sha1.to_owned(),
         sha256: format!("{sha1}-256"),
@@ -57,7 +57,7 @@ pub(crate) fn certificate(sha1: &str, days_left: i64) -> Certificate {
 }
 
 /// A complete HDIMAGE container called `name`.
-pub(crate) fn container(name: &str, path: &str) -> Container {
+pub fn container(name: &str, path: &str) -> Container {
     Container {
         name: Some(name.to_owned()),
         path: path.to_owned(),

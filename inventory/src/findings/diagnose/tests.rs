@@ -1,6 +1,7 @@
 use chrono::Duration;
 
 use super::*;
+use crate::findings::Severity;
 use crate::inventory::{
     CollectorStatus, CryptoPro, DamagedFile, License, PinState, Pkcs11Module, Reader, UsbToken,
 };

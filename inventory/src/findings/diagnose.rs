@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use super::{Code, Finding, Severity};
+use super::rules::{self, CERTIFICATE, CSP_LICENSE, CSP_SUBJECT, PRIVATE_KEY};
+use super::{Code, Finding};
 use crate::inventory::{
     Certificate, CollectorOutcome, Inventory, ServiceState, Token, TokenFamily,
 };
@@ -51,16 +52,7 @@ pub fn diagnose(inventory: &Inventory, thresholds: Thresholds, now: DateTime<Utc
         if !keys_in_containers.contains(cert.sha1.as_str()) {
             if let Some(end) = cert.private_key_not_after {
                 let subject = certificate_subject(cert);
-                expiry(
-                    &mut findings,
-                    Code::PrivateKeyExpired,
-                    Code::PrivateKeyExpiring,
-                    &subject,
-                    "private key",
-                    end,
-                    thresholds,
-                    now,
-                );
+                findings.extend(rules::expiry(PRIVATE_KEY, &subject, end, thresholds, now));
             }
         }
     }
@@ -96,9 +88,8 @@ pub fn diagnose(inventory: &Inventory, thresholds: Thresholds, now: DateTime<Utc
 }
 
 /// How a certificate is named in findings: its owner, then its thumbprint.
-pub(crate) fn certificate_subject(cert: &Certificate) -> String {
-    let owner = cert.subject_cn.as_deref().unwrap_or(&cert.subject);
-    format!("certificate \"{owner}\" ({})", cert.sha1)
+fn certificate_subject(cert: &Certificate) -> String {
+    rules::certificate_subject(&cert.subject, cert.subject_cn.as_deref(), &cert.sha1)
 }
 
 fn certificate_findings(
@@ -108,40 +99,17 @@ fn certificate_findings(
     out: &mut Vec<Finding>,
 ) {
     let subject = certificate_subject(cert);
-    if cert.not_before > now {
-        out.push(Finding::new(
-            Code::CertificateNotYetValid,
-            &subject,
-            format!(
-                "The certificate becomes valid only on {}.",
-                day(cert.not_before)
-            ),
-        ));
-    }
+    out.extend(rules::not_yet_valid(&subject, cert.not_before, now));
     if cert.is_ca {
-        // A lapsed CA certificate breaks every chain under it, but it is the CA's to renew:
-        // say so once it has happened rather than counting down.
-        if cert.not_after <= now {
-            out.push(
-                Finding::new(
-                    Code::CertificateExpired,
-                    &subject,
-                    format!("The CA certificate expired on {}.", day(cert.not_after)),
-                )
-                .with_severity(Severity::Warning),
-            );
-        }
+        out.extend(rules::ca_expired(&subject, cert.not_after, now));
     } else {
-        expiry(
-            out,
-            Code::CertificateExpired,
-            Code::CertificateExpiring,
+        out.extend(rules::expiry(
+            CERTIFICATE,
             &subject,
-            "certificate",
             cert.not_after,
             thresholds,
             now,
-        );
+        ));
     }
     if cert.issuer_present == Some(false) {
         let issuer = cert.issuer_cn.as_deref().unwrap_or(&cert.issuer);
@@ -161,10 +129,7 @@ fn container_findings(
 ) {
     let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for container in &inventory.containers {
-        let subject = match &container.name {
-            Some(name) => format!("container \"{name}\" ({})", container.path),
-            None => format!("container {}", container.path),
-        };
+        let subject = rules::container_subject(container.name.as_deref(), &container.path);
         if let Some(name) = &container.name {
             by_name
                 .entry(name.as_str())
@@ -199,16 +164,7 @@ fn container_findings(
             .and_then(|sha1| inventory.certificates.iter().find(|c| c.sha1 == sha1))
             .and_then(|c| c.private_key_not_after);
         if let Some(end) = container.private_key_not_after.or(linked_key_end) {
-            expiry(
-                out,
-                Code::PrivateKeyExpired,
-                Code::PrivateKeyExpiring,
-                &subject,
-                "private key",
-                end,
-                thresholds,
-                now,
-            );
+            out.extend(rules::expiry(PRIVATE_KEY, &subject, end, thresholds, now));
         }
     }
     for (name, paths) in by_name {
@@ -341,42 +297,23 @@ fn component_findings(
         .as_ref()
         .and_then(|c| c.license.as_ref())
     {
-        let subject = "CryptoPro CSP licence";
         if let Some(error) = &license.error {
             out.push(Finding::new(
                 Code::CspLicenseInvalid,
-                subject,
+                CSP_SUBJECT,
                 format!("CryptoPro CSP reports: {error}"),
             ));
         }
         if license.demo {
-            let when = license
-                .expires
-                .map(|e| format!(" It ends on {}.", day(e)))
-                .unwrap_or_default();
-            let severity = match license.expires {
-                Some(end) if end <= now => Severity::Critical,
-                _ => Severity::Warning,
-            };
-            out.push(
-                Finding::new(
-                    Code::CspLicenseDemo,
-                    subject,
-                    format!("CryptoPro CSP runs on a demo licence.{when}"),
-                )
-                .with_severity(severity),
-            );
+            out.push(rules::csp_demo(license.expires, now));
         } else if let Some(end) = license.expires {
-            expiry(
-                out,
-                Code::CspLicenseExpired,
-                Code::CspLicenseExpiring,
-                subject,
-                "licence",
+            out.extend(rules::expiry(
+                CSP_LICENSE,
+                CSP_SUBJECT,
                 end,
                 thresholds,
                 now,
-            );
+            ));
         }
     }
 }
@@ -396,55 +333,6 @@ fn family_name(family: TokenFamily) -> &'static str {
         TokenFamily::Jacarta => "JaCarta",
         TokenFamily::Rutoken => "Rutoken",
     }
-}
-
-/// Push an expired finding, or an expiring one inside the warning window (critical inside the
-/// critical window).
-#[allow(clippy::too_many_arguments)] // two codes, a subject, a noun and the clock: all distinct
-fn expiry(
-    out: &mut Vec<Finding>,
-    expired: Code,
-    expiring: Code,
-    subject: &str,
-    what: &str,
-    end: DateTime<Utc>,
-    thresholds: Thresholds,
-    now: DateTime<Utc>,
-) {
-    if end <= now {
-        out.push(Finding::new(
-            expired,
-            subject,
-            format!("The {what} expired on {}.", day(end)),
-        ));
-        return;
-    }
-    let left = end - now;
-    let days = left.num_days();
-    if days < thresholds.warning_days {
-        let severity = if days < thresholds.critical_days {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        };
-        let when = match days {
-            0 => "today".to_owned(),
-            1 => "in 1 day".to_owned(),
-            n => format!("in {n} days"),
-        };
-        out.push(
-            Finding::new(
-                expiring,
-                subject,
-                format!("The {what} expires {when}, on {}.", day(end)),
-            )
-            .with_severity(severity),
-        );
-    }
-}
-
-fn day(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 #[cfg(test)]

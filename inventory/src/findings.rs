@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 mod catalog;
 mod diagnose;
+pub mod rules;
 
 pub use catalog::Code;
 pub use diagnose::{Thresholds, diagnose};
