@@ -10,6 +10,7 @@ pub mod collect;
 pub mod config;
 pub mod enroll;
 pub mod host;
+mod memory;
 pub mod paths;
 pub mod render;
 pub mod scan;

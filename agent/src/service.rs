@@ -98,6 +98,7 @@ pub async fn run(
                 if let Some(inventory) = inventory {
                     uplink.enqueue(&inventory);
                 }
+                crate::memory::release_free_memory();
                 // Send now, unless a retry is already scheduled: a new report does not cut a
                 // backoff short.
                 next_delivery.get_or_insert_with(Instant::now);
@@ -111,6 +112,7 @@ pub async fn run(
                     () = &mut shutdown => break,
                     retry = uplink.deliver() => retry.map(|delay| Instant::now() + delay),
                 };
+                crate::memory::release_free_memory();
             }
         }
     }

@@ -226,8 +226,10 @@ pub(super) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread is plenty for one connection and a timer; scans run on blocking threads,
+    // which exit soon after a scan so an idle service holds only what it needs.
+    tokio::runtime::Builder::new_current_thread()
+        .thread_keep_alive(Duration::from_secs(1))
         .enable_all()
         .build()
         .context("starting the async runtime")
