@@ -7,4 +7,6 @@
 
 // Outages: the spool, delivered exactly once and in order after the server comes back.
 mod outage;
+// Wrong secrets and revoked agents, refused through the real agent.
+mod refusals;
 mod support;
