@@ -7,6 +7,8 @@
 
 // Outages: the spool, delivered exactly once and in order after the server comes back.
 mod outage;
+// An independent gRPC client in Python.
+mod python;
 // Wrong secrets and revoked agents, refused through the real agent.
 mod refusals;
 mod support;
