@@ -75,9 +75,17 @@ fn a_card_inserted_and_removed_shows_in_the_database() {
         .expect("runtime")
         .block_on(async move {
             let (pool, db) = fresh_database(&database).await;
-            scenario(&pcscd, &pool, &db).await;
+            // On its own task, so that a failed assertion still drops the database.
+            let outcome = tokio::spawn({
+                let (pool, db) = (pool.clone(), db.clone());
+                async move { scenario(&pcscd, &pool, &db).await }
+            })
+            .await;
             pool.close().await;
             drop_database(&database, &db).await;
+            if let Err(error) = outcome {
+                std::panic::resume_unwind(error.into_panic());
+            }
         });
 }
 
