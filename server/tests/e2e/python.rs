@@ -50,6 +50,11 @@ async fn an_independent_python_client_enrols_and_reports(pool: PgPool) {
         answer["duplicate_changed"], false,
         "a repeated sequence changes nothing"
     );
+    assert_eq!(answer["refusals"]["wrong_secret"], "PERMISSION_DENIED");
+    assert_eq!(
+        answer["refusals"]["report_without_certificate"],
+        "UNAUTHENTICATED"
+    );
     let agent_id = answer["agent_id"].as_str().expect("agent id");
 
     let (hostname, office): (String, String) = sqlx::query_as(
@@ -65,6 +70,11 @@ async fn an_independent_python_client_enrols_and_reports(pool: PgPool) {
         ("py-client.example", "Yaroslavl")
     );
     assert_eq!(last_sequence(&pool, agent_id).await, 1);
+    let agents: i64 = sqlx::query_scalar("select count(*) from agents")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(agents, 1, "the refused enrolment left no agent behind");
     let host: (String, String, Option<String>, String) = sqlx::query_as(
         "select hostname, os, os_version, agent_version from hosts where agent_id = $1::uuid",
     )

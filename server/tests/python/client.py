@@ -9,7 +9,9 @@ python3-grpc-tools (for the well-known .proto files) and python3-cryptography.
 
 Usage: client.py --server HOST:PORT --ca CA.pem --secret SECRET --hostname NAME
 
-Prints one JSON object: {"agent_id": ..., "office": ..., "changed": ..., "duplicate_changed": ...}.
+Prints one JSON object: {"agent_id", "office", "changed", "duplicate_changed", "refusals"}, where
+"refusals" maps each attempt that should fail (a wrong secret, a report without the client
+certificate) to the gRPC status code name it got ("OK" if it was not refused).
 Exits non-zero, with the gRPC status on stderr, when the server refuses anything.
 """
 
@@ -100,11 +102,25 @@ def main():
         with open(args.ca, "rb") as f:
             ca_pem = f.read()
 
-        # Enrol over server-authenticated TLS.
+        # Enrol over server-authenticated TLS; a wrong secret first.
         key_pem, csr_der = key_and_csr(args.hostname)
         anonymous = grpc.secure_channel(
             args.server, grpc.ssl_channel_credentials(root_certificates=ca_pem)
         )
+        refusals = {}
+        try:
+            agent_pb2_grpc.AgentServiceStub(anonymous).Enroll(
+                agent_pb2.EnrollRequest(
+                    secret=args.secret + "-wrong",
+                    csr_der=csr_der,
+                    hostname=args.hostname,
+                    agent_version="python-client",
+                ),
+                timeout=TIMEOUT,
+            )
+            refusals["wrong_secret"] = "OK"
+        except grpc.RpcError as error:
+            refusals["wrong_secret"] = error.code().name
         try:
             enrolled = agent_pb2_grpc.AgentServiceStub(anonymous).Enroll(
                 agent_pb2.EnrollRequest(
@@ -153,6 +169,17 @@ def main():
         report = agent_pb2.ReportRequest(
             sequence=1, content_hash=bytes(range(32)), inventory=inventory
         )
+        # Without the client certificate the report is refused.
+        anonymous = grpc.secure_channel(
+            args.server, grpc.ssl_channel_credentials(root_certificates=ca_pem)
+        )
+        try:
+            agent_pb2_grpc.AgentServiceStub(anonymous).Report(report, timeout=TIMEOUT)
+            refusals["report_without_certificate"] = "OK"
+        except grpc.RpcError as error:
+            refusals["report_without_certificate"] = error.code().name
+        finally:
+            anonymous.close()
         channel = grpc.secure_channel(args.server, credentials)
         try:
             stub = agent_pb2_grpc.AgentServiceStub(channel)
@@ -170,6 +197,7 @@ def main():
             "office": enrolled.office,
             "changed": first.changed,
             "duplicate_changed": again.changed,
+            "refusals": refusals,
         },
         sys.stdout,
     )
