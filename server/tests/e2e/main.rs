@@ -1,0 +1,14 @@
+//! End to end with real processes: the real server (`run`, TLS, PostgreSQL), the real agent
+//! service loop and enrolment, the server's binary for the operator's commands, and an
+//! independent Python client generated from the .proto files.
+//!
+//! Readers and tokens are skipped here: the cards test is its own binary (`e2e_cards`), since
+//! libpcsclite reads its socket name once per process.
+
+// Outages: the spool, delivered exactly once and in order after the server comes back.
+mod outage;
+// An independent gRPC client in Python.
+mod python;
+// Wrong secrets and revoked agents, refused through the real agent.
+mod refusals;
+mod support;

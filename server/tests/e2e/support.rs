@@ -1,0 +1,299 @@
+//! The real server (`tokenwatch_server::run`) and the real agent library (`enroll`, the `run`
+//! service loop) in one test process, with the server's own binary for the operator's commands.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use sqlx::{ConnectOptions, PgPool};
+use tokenwatch_agent::config::ScanConfig;
+use tokenwatch_agent::enroll::{EnrollConfig, EnrollError, enroll};
+use tokenwatch_agent::paths::Paths;
+use tokenwatch_agent::service::{RunConfig, run};
+use tokenwatch_server::Listeners;
+use tokenwatch_server::config::{Config, DatabaseUrl, Span};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Install the rustls provider and, with `TEST_LOG`, logging; once per process.
+pub(crate) fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// The database URL of a `#[sqlx::test]` pool.
+pub(crate) fn url_of(pool: &PgPool) -> String {
+    pool.connect_options().to_url_lossy().to_string()
+}
+
+/// A running server. `stop` stops it gracefully; dropping it asks it to stop.
+pub(crate) struct Server {
+    pub(crate) grpc: SocketAddr,
+    pub(crate) http: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Server {
+    /// Start on 127.0.0.1: `grpc_port` 0 lets the kernel choose. Waits until `/readyz` is 200.
+    pub(crate) async fn start(db_url: &str, data_dir: &Path, grpc_port: u16) -> Self {
+        init();
+        let mut config = Config::default();
+        config.database.url = DatabaseUrl::new(db_url.to_owned());
+        config.database.max_connections = 4;
+        config.data_dir = data_dir.to_owned();
+        // A drained spool arrives as fast as the agent sends it.
+        config.agents.report_interval = Span::from_secs(1);
+        config.agents.report_burst = 1000;
+        let grpc = tokio::net::TcpListener::bind(("127.0.0.1", grpc_port))
+            .await
+            .expect("bind gRPC");
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind HTTP");
+        let (grpc_addr, http_addr) = (
+            grpc.local_addr().expect("addr"),
+            http.local_addr().expect("addr"),
+        );
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(tokenwatch_server::run(
+            config,
+            Listeners { grpc, http },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let server = Self {
+            grpc: grpc_addr,
+            http: http_addr,
+            stop: Some(stop),
+            task: Some(task),
+        };
+        let ready = poll(Duration::from_secs(15), || async {
+            if server.task.as_ref().is_some_and(JoinHandle::is_finished) {
+                panic!("the server stopped during start-up");
+            }
+            (http_status(server.http, "/readyz").await == Some(200)).then_some(())
+        })
+        .await;
+        assert!(ready.is_some(), "the server did not become ready");
+        server
+    }
+
+    /// `https://localhost:PORT`, a name the server's certificate carries.
+    pub(crate) fn url(&self) -> String {
+        format!("https://localhost:{}", self.grpc.port())
+    }
+
+    /// Stop gracefully and wait (bounded) for `run` to return.
+    pub(crate) async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("running");
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the server stops within 10 s")
+            .expect("joins")
+            .expect("the server ran without error");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The agent CA the server created in `data_dir`, PEM.
+pub(crate) fn ca_pem(data_dir: &Path) -> Vec<u8> {
+    std::fs::read(tokenwatch_server::pki::ca_cert_path(data_dir)).expect("agent CA")
+}
+
+/// Status of a plain HTTP GET, if the server answered.
+async fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Poll `probe` every 50 ms until it yields a value or `limit` passes.
+pub(crate) async fn poll<T, F: Future<Output = Option<T>>>(
+    limit: Duration,
+    mut probe: impl FnMut() -> F,
+) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The server's own binary: `tokenwatch-server ARGS` against `db_url`.
+pub(crate) fn server_command(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
+        .args(args)
+        .env("TOKENWATCH_DATABASE_URL", db_url)
+        .env_remove("TOKENWATCH_CONFIG")
+        .output()
+        .expect("runs tokenwatch-server")
+}
+
+/// `tokenwatch-server enroll-secret create --office OFFICE`: the secret printed.
+pub(crate) fn create_secret(db_url: &str, office: &str) -> String {
+    let output = server_command(db_url, &["enroll-secret", "create", "--office", office]);
+    assert!(
+        output.status.success(),
+        "enroll-secret create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find(|l| l.starts_with("tw1_"))
+        .expect("the secret is printed")
+        .to_owned()
+}
+
+/// `tokenwatch-server agent revoke ID`.
+pub(crate) fn revoke_agent(db_url: &str, id: &str) {
+    let output = server_command(db_url, &["agent", "revoke", id]);
+    assert!(
+        output.status.success(),
+        "agent revoke: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Enrol through the agent's own code, trusting the CA in `data_dir`.
+pub(crate) async fn enroll_agent(
+    server: &Server,
+    data_dir: &Path,
+    secret: &str,
+    state: &Path,
+) -> Result<String, EnrollError> {
+    let agent = enroll(EnrollConfig {
+        server: server.url(),
+        secret: secret.to_owned(),
+        ca_pem: Some(ca_pem(data_dir)),
+        state_dir: state.to_owned(),
+        hostname: "ws-e2e.example".into(),
+    })
+    .await?;
+    Ok(agent.agent_id)
+}
+
+/// The service configuration: no PKCS#11 (`tokens` skipped), system paths under `root`.
+pub(crate) fn agent_config(
+    state: &Path,
+    root: &Path,
+    interval: Duration,
+    skip: &[&str],
+) -> RunConfig {
+    let mut scan = ScanConfig::new(Paths::new(root));
+    scan.disabled_collectors = skip.iter().map(|s| (*s).to_owned()).collect();
+    let mut config = RunConfig::new(state, scan);
+    config.interval = interval;
+    config.hotplug = false;
+    config
+}
+
+/// The agent's service loop on this runtime.
+pub(crate) struct Agent {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Agent {
+    pub(crate) fn start(config: RunConfig) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            run(config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the agent service starts");
+        });
+        Self { stop, task }
+    }
+
+    /// Ask the service to stop and wait (bounded) for it.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the agent stops within 10 s")
+            .expect("the agent did not panic");
+    }
+}
+
+/// Reports waiting in the agent's spool, by sequence.
+pub(crate) fn spooled(state: &Path) -> Vec<u64> {
+    let mut sequences: Vec<u64> = std::fs::read_dir(state.join("spool"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "pb"))
+                .filter_map(|p| p.file_stem()?.to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    sequences.sort_unstable();
+    sequences
+}
+
+/// The last sequence number the agent handed out (0 before the first report).
+pub(crate) fn agent_sequence(state: &Path) -> u64 {
+    std::fs::read_to_string(state.join("sequence"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `agents.last_sequence` of `agent`.
+pub(crate) async fn last_sequence(pool: &PgPool, agent: &str) -> i64 {
+    sqlx::query_scalar("select last_sequence from agents where id = $1::uuid")
+        .bind(agent)
+        .fetch_one(pool)
+        .await
+        .expect("agent row")
+}
+
+/// A temporary host: the agent's state dir and a root for its system paths.
+pub(crate) struct Host {
+    _tmp: tempfile::TempDir,
+    pub(crate) state: PathBuf,
+    pub(crate) root: PathBuf,
+}
+
+pub(crate) fn host() -> Host {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).expect("root");
+    Host {
+        state: tmp.path().join("state"),
+        root,
+        _tmp: tmp,
+    }
+}
