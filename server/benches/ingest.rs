@@ -80,7 +80,7 @@ fn inventory(host: usize, variant: usize) -> v1::Inventory {
         container.certificate_sha1 = Some(own(2 + i).0);
     }
     let token = &mut inv.tokens[0];
-    token.serial = format!("{:08x}", host);
+    token.serial = format!("{host:08x}");
     token.certificates = vec![own(0).0, own(1).0];
     token.free_memory = Some(40_000 - variant as u64);
     inv.readers[1].card_present = variant % 2 == 1;
