@@ -61,6 +61,52 @@ pub async fn apply_report(
     };
     let sequence = i64::try_from(report.sequence)
         .map_err(|_| IngestError::Invalid("sequence out of range".into()))?;
+    // The common case, an unchanged inventory, is one statement: it locks the agent's row and
+    // moves last_seen only when the sequence is new and the content hash is the stored one.
+    let row: Option<(i64, bool)> = sqlx::query_as(
+        "with a as ( \
+             select id, last_sequence from agents \
+             where id = $1 and revoked_at is null for update \
+         ), u as ( \
+             update agents g set last_seen_at = $2, last_sequence = $3 \
+             from a where g.id = a.id and a.last_sequence < $3 and g.content_sha256 = $4 \
+             returning g.id \
+         ), t as ( \
+             update token_sightings s set last_seen_at = $2 \
+             from u where s.agent_id = u.id and s.present \
+         ), c as ( \
+             update certificate_sightings s set last_seen_at = $2 \
+             from u where s.agent_id = u.id and s.present \
+         ), k as ( \
+             update container_sightings s set last_seen_at = $2 \
+             from u where s.agent_id = u.id and s.present \
+         ) \
+         select last_sequence, exists (select from u) from a",
+    )
+    .bind(agent)
+    .bind(now)
+    .bind(sequence)
+    .bind(&report.content_hash)
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        None => return Err(IngestError::UnknownAgent),
+        Some((last_sequence, _)) if sequence <= last_sequence => {
+            return Ok(Applied {
+                changed: false,
+                duplicate: true,
+            });
+        }
+        Some((_, true)) => {
+            return Ok(Applied {
+                changed: false,
+                duplicate: false,
+            });
+        }
+        Some((_, false)) => {}
+    }
+    // The content differs: replace the inventory in one transaction, checking the agent again
+    // under its lock.
     let mut tx = pool.begin().await?;
     // Lock the agent's row: reports from one agent are applied one at a time, in order.
     let row: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as(

@@ -22,6 +22,7 @@ pub(crate) async fn replace(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     host(conn, agent, inventory, now).await?;
+    clear(conn, agent).await?;
     readers(conn, agent, &inventory.readers).await?;
     devices::tokens(conn, agent, &inventory.tokens, now).await?;
     devices::containers(conn, agent, &inventory.containers, now).await?;
@@ -64,11 +65,16 @@ fn ordinals(len: usize) -> Vec<i32> {
         .collect()
 }
 
-/// Delete `agent`'s rows of a current-state table before its new rows go in.
-async fn clear(conn: &mut PgConnection, table: &str, agent: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(AssertSqlSafe(format!(
-        "delete from {table} where agent_id = $1"
-    )))
+/// Delete `agent`'s rows of every current-state table before its new rows go in: one statement,
+/// not one round trip per table.
+async fn clear(conn: &mut PgConnection, agent: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "with r as (delete from host_readers where agent_id = $1), \
+             t as (delete from host_tokens where agent_id = $1), \
+             c as (delete from host_containers where agent_id = $1), \
+             f as (delete from host_findings where agent_id = $1) \
+         delete from host_collectors where agent_id = $1",
+    )
     .bind(agent)
     .execute(&mut *conn)
     .await?;
@@ -85,19 +91,13 @@ async fn sightings(
     ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    // The rows marked gone and the rows upserted are disjoint: one statement does both.
     sqlx::query(AssertSqlSafe(format!(
-        "update {table} set present = false \
-         where agent_id = $1 and present and {column} <> all($2::bigint[])"
-    )))
-    .bind(agent)
-    .bind(ids)
-    .execute(&mut *conn)
-    .await?;
-    if ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(AssertSqlSafe(format!(
-        "insert into {table} ({column}, agent_id, first_seen_at, last_seen_at, present) \
+        "with gone as ( \
+             update {table} set present = false \
+             where agent_id = $2 and present and {column} <> all($1::bigint[]) \
+         ) \
+         insert into {table} ({column}, agent_id, first_seen_at, last_seen_at, present) \
          select id, $2, $3, $3, true from unnest($1::bigint[]) as u(id) order by id \
          on conflict ({column}, agent_id) \
          do update set last_seen_at = excluded.last_seen_at, present = true"
@@ -151,7 +151,6 @@ async fn readers(
     agent: Uuid,
     readers: &[v1::Reader],
 ) -> Result<(), sqlx::Error> {
-    clear(conn, "host_readers", agent).await?;
     if readers.is_empty() {
         return Ok(());
     }
@@ -188,7 +187,6 @@ async fn findings(
     agent: Uuid,
     findings: &[v1::Finding],
 ) -> Result<(), sqlx::Error> {
-    clear(conn, "host_findings", agent).await?;
     if findings.is_empty() {
         return Ok(());
     }
@@ -223,7 +221,6 @@ async fn collectors(
     agent: Uuid,
     collectors: &[v1::CollectorStatus],
 ) -> Result<(), sqlx::Error> {
-    clear(conn, "host_collectors", agent).await?;
     if collectors.is_empty() {
         return Ok(());
     }

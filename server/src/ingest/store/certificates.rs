@@ -42,17 +42,6 @@ pub(super) async fn certificates(
             .collect::<Result<_, _>>()?
     };
 
-    sqlx::query(
-        "update certificate_sightings set present = false \
-         where agent_id = $1 and present and certificate_id <> all($2::bigint[])",
-    )
-    .bind(agent)
-    .bind(&ids)
-    .execute(&mut *conn)
-    .await?;
-    if certs.is_empty() {
-        return Ok(());
-    }
     let sources: Vec<String> = certs
         .iter()
         .map(|c| {
@@ -65,8 +54,13 @@ pub(super) async fn certificates(
         })
         .collect();
     let issuer_present: Vec<Option<bool>> = certs.iter().map(|c| c.issuer_present).collect();
+    // The rows marked gone and the rows upserted are disjoint: one statement does both.
     sqlx::query(
-        "insert into certificate_sightings (certificate_id, agent_id, first_seen_at, \
+        "with gone as ( \
+             update certificate_sightings set present = false \
+             where agent_id = $2 and present and certificate_id <> all($1::bigint[]) \
+         ) \
+         insert into certificate_sightings (certificate_id, agent_id, first_seen_at, \
              last_seen_at, present, sources, issuer_present) \
          select id, $2, $3, $3, true, s::jsonb, ip \
          from unnest($1::bigint[], $4::text[], $5::bool[]) as u(id, s, ip) \

@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 use tokenwatch_proto::v1;
 use uuid::Uuid;
 
-use super::{clear, ordinals, sightings};
+use super::{ordinals, sightings};
 use crate::ingest::convert;
 
 pub(super) async fn tokens(
@@ -46,7 +46,6 @@ pub(super) async fn tokens(
     present.sort_unstable();
     sightings(conn, "token_sightings", "token_id", agent, &present, now).await?;
 
-    clear(conn, "host_tokens", agent).await?;
     if tokens.is_empty() {
         return Ok(());
     }
@@ -165,7 +164,6 @@ pub(super) async fn containers(
     )
     .await?;
 
-    clear(conn, "host_containers", agent).await?;
     if containers.is_empty() {
         return Ok(());
     }

@@ -1,0 +1,362 @@
+//! Ingest figures: changed and unchanged workstation reports per second with their latency,
+//! and a plain `COPY` of the same rows as the ceiling.
+//!
+//!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p tokenwatch-server --bench ingest
+//!
+//! Creates a fresh database `tokenwatch_bench_<pid>` beside the one `DATABASE_URL` names and
+//! drops it at the end. Knobs: `BENCH_AGENTS` (200), `BENCH_TASKS` (16), `BENCH_CHANGED_ROUNDS`
+//! (10), `BENCH_UNCHANGED_ROUNDS` (50). Prints figures, asserts nothing about speed: on a shared
+//! machine they are noisy.
+
+#![allow(clippy::print_stdout, clippy::cast_precision_loss)]
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use sqlx::postgres::{PgPool, PgPoolCopyExt};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokenwatch_proto::v1;
+use tokenwatch_server::{db, ingest};
+use uuid::Uuid;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/inventory/support.rs"]
+mod support;
+
+/// Distinct inventories per agent that changed reports cycle through.
+const VARIANTS: usize = 4;
+
+/// The tables one changed report writes rows to (besides `agents` and new identities).
+const ROW_TABLES: [&str; 9] = [
+    "hosts",
+    "host_readers",
+    "host_tokens",
+    "host_containers",
+    "host_findings",
+    "host_collectors",
+    "token_sightings",
+    "certificate_sightings",
+    "container_sightings",
+];
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn hex_of(seed: &str) -> String {
+    hex::encode(Sha256::digest(seed.as_bytes()))
+}
+
+/// Agent `host`'s workstation, variant `variant`: certificates 0–44 and the token are the
+/// host's own, the CA certificates 45–49 are shared by the whole fleet. Variants differ in the
+/// second reader's card, the token's free memory and one personal certificate.
+fn inventory(host: usize, variant: usize) -> v1::Inventory {
+    let mut inv = support::workstation(&format!("ws-{host:05}"));
+    let own = |i: usize| {
+        let seed = if i == 43 {
+            format!("{host} {i} {variant}")
+        } else {
+            format!("{host} {i}")
+        };
+        (
+            hex_of(&format!("sha1 {seed}"))[..40].to_owned(),
+            hex_of(&seed),
+        )
+    };
+    for (i, cert) in inv.certificates.iter_mut().enumerate().take(45) {
+        let (sha1, sha256) = own(i);
+        cert.sha256 = if cert.sha256.starts_with("sha1:") {
+            format!("sha1:{sha1}")
+        } else {
+            sha256
+        };
+        cert.sha1 = sha1;
+    }
+    for (i, container) in inv.containers.iter_mut().enumerate() {
+        container.certificate_sha1 = Some(own(2 + i).0);
+    }
+    let token = &mut inv.tokens[0];
+    token.serial = format!("{host:08x}");
+    token.certificates = vec![own(0).0, own(1).0];
+    token.free_memory = Some(40_000 - variant as u64);
+    inv.readers[1].card_present = variant % 2 == 1;
+    inv
+}
+
+/// Per-call latencies, in microseconds.
+struct Figures {
+    reports: usize,
+    elapsed: Duration,
+    latencies: Vec<u64>,
+    changed: usize,
+}
+
+impl Figures {
+    fn print(&self, what: &str) {
+        let mut l = self.latencies.clone();
+        l.sort_unstable();
+        let pct = |p: f64| {
+            let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
+            l[i] as f64 / 1000.0
+        };
+        println!(
+            "{what:<22} {:>6} reports in {:>6.2} s = {:>8.0} reports/s   p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} changed)",
+            self.reports,
+            self.elapsed.as_secs_f64(),
+            self.reports as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+            pct(1.0),
+            self.changed,
+        );
+    }
+}
+
+/// One agent as a task holds it: its id, next sequence and prepared reports.
+struct Agent {
+    id: Uuid,
+    sequence: u64,
+    variants: Vec<v1::ReportRequest>,
+}
+
+/// Every task sends `rounds` reports for each of its agents, one agent's reports in order;
+/// `pick(round)` chooses the variant.
+async fn run(
+    pool: &PgPool,
+    groups: &mut Vec<Vec<Agent>>,
+    rounds: usize,
+    pick: impl Fn(usize) -> usize + Copy + Send + 'static,
+) -> Figures {
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for mut group in std::mem::take(groups) {
+        let pool = pool.clone();
+        handles.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(rounds * group.len());
+            let mut changed = 0;
+            for round in 0..rounds {
+                for agent in &mut group {
+                    agent.sequence += 1;
+                    let report = &mut agent.variants[pick(round)];
+                    report.sequence = agent.sequence;
+                    let t = Instant::now();
+                    let applied = ingest::apply_report(&pool, agent.id, report, Utc::now())
+                        .await
+                        .expect("apply_report");
+                    latencies.push(t.elapsed().as_micros() as u64);
+                    changed += usize::from(applied.changed);
+                }
+            }
+            (group, latencies, changed)
+        }));
+    }
+    let mut figures = Figures {
+        reports: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+        changed: 0,
+    };
+    for handle in handles {
+        let (group, latencies, changed) = handle.await.expect("task");
+        groups.push(group);
+        figures.reports += latencies.len();
+        figures.latencies.extend(latencies);
+        figures.changed += changed;
+    }
+    figures.elapsed = start.elapsed();
+    figures
+}
+
+/// The rows one round of changed reports leaves, per table, as `COPY … TO STDOUT` text.
+async fn dump(pool: &PgPool) -> Vec<(&'static str, Vec<u8>, u64)> {
+    let mut out = Vec::new();
+    for table in ROW_TABLES {
+        let mut conn = pool.acquire().await.unwrap();
+        let mut stream = conn
+            .copy_out_raw(&format!("copy {table} to stdout"))
+            .await
+            .unwrap();
+        let mut data = Vec::new();
+        use futures_util::StreamExt as _;
+        while let Some(chunk) = stream.next().await {
+            data.extend_from_slice(&chunk.unwrap());
+        }
+        drop(stream);
+        let rows = data.iter().filter(|b| **b == b'\n').count() as u64;
+        out.push((table, data, rows));
+    }
+    out
+}
+
+/// Write `rounds` copies of `rows` into staging tables of the same shape (no keys, no indexes)
+/// with `tasks` concurrent `COPY … FROM STDIN`, one table's round per statement.
+async fn copy_ceiling(
+    pool: &PgPool,
+    rows: &[(&'static str, Vec<u8>, u64)],
+    rounds: usize,
+    tasks: usize,
+) -> (Duration, u64) {
+    for (table, _, _) in rows {
+        sqlx::query(AssertSqlSafe(format!(
+            "create table bench_copy_{table} (like {table} including defaults)"
+        )))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let rows: std::sync::Arc<Vec<_>> = std::sync::Arc::new(rows.to_vec());
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let pool = pool.clone();
+        let rows = rows.clone();
+        handles.push(tokio::spawn(async move {
+            let mut written = 0;
+            for _ in (task..rounds).step_by(tasks) {
+                for (table, data, count) in rows.iter() {
+                    let mut copy = pool
+                        .copy_in_raw(&format!("copy bench_copy_{table} from stdin"))
+                        .await
+                        .unwrap();
+                    copy.send(data.as_slice()).await.unwrap();
+                    copy.finish().await.unwrap();
+                    written += count;
+                }
+            }
+            written
+        }));
+    }
+    let mut written = 0;
+    for handle in handles {
+        written += handle.await.unwrap();
+    }
+    (start.elapsed(), written)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let agents = knob("BENCH_AGENTS", 200);
+    let tasks = knob("BENCH_TASKS", 16).clamp(1, agents);
+    let changed_rounds = knob("BENCH_CHANGED_ROUNDS", 10);
+    let unchanged_rounds = knob("BENCH_UNCHANGED_ROUNDS", 50);
+
+    let name = format!("tokenwatch_bench_{}", std::process::id());
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url.as_str(), String::new()),
+    };
+    let bench_url = format!("{}/{name}{query}", &base[..base.rfind('/').unwrap()]);
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    sqlx::query(AssertSqlSafe(format!("create database {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let pool = db::connect(&bench_url, u32::try_from(tasks).unwrap() + 2)
+        .await
+        .unwrap();
+    db::migrate(&pool).await.unwrap();
+    let settings: Vec<(String, String)> = sqlx::query_as(
+        "select name, setting from pg_settings where name in \
+         ('synchronous_commit', 'fsync', 'shared_buffers', 'wal_level', 'max_wal_size') \
+         order by name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let version: String = sqlx::query_scalar("show server_version")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    println!(
+        "ingest bench: PostgreSQL {version}, {agents} agents, {tasks} concurrent tasks (pool {}), {} cores; {}",
+        tasks + 2,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        settings
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let sample = inventory(0, 0);
+    println!(
+        "report: {} readers, {} tokens, {} containers, {} certificates ({} shared by all hosts), {} findings",
+        sample.readers.len(),
+        sample.tokens.len(),
+        sample.containers.len(),
+        sample.certificates.len(),
+        5,
+        sample.findings.len()
+    );
+
+    let office = support::office(&pool, "bench").await;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after) \
+         select gen_random_uuid(), $1, 'ws-' || lpad(i::text, 5, '0'), '01', now() + interval '1 year' \
+         from generate_series(0, $2 - 1) as i order by i returning id",
+    )
+    .bind(office)
+    .bind(i32::try_from(agents).unwrap())
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut groups: Vec<Vec<Agent>> = (0..tasks).map(|_| Vec::new()).collect();
+    for (host, id) in ids.into_iter().enumerate() {
+        let variants = (0..VARIANTS)
+            .map(|v| support::request(0, &inventory(host, v)))
+            .collect();
+        groups[host % tasks].push(Agent {
+            id,
+            sequence: 0,
+            variants,
+        });
+    }
+
+    let first = run(&pool, &mut groups, 1, |_| 0).await;
+    first.print("first report");
+    let changed = run(&pool, &mut groups, changed_rounds, |round| {
+        1 + round % (VARIANTS - 1)
+    })
+    .await;
+    changed.print("changed reports");
+    // The last changed round's variant, again and again.
+    let unchanged = run(&pool, &mut groups, unchanged_rounds, move |_| {
+        1 + (changed_rounds.max(1) - 1) % (VARIANTS - 1)
+    })
+    .await;
+    unchanged.print("unchanged reports");
+
+    let rows = dump(&pool).await;
+    let per_round: u64 = rows.iter().map(|(_, _, n)| n).sum();
+    let (elapsed, written) = copy_ceiling(&pool, &rows, changed_rounds, tasks).await;
+    let copy_reports = (changed_rounds * agents) as f64 / elapsed.as_secs_f64();
+    let changed_rate = changed.reports as f64 / changed.elapsed.as_secs_f64();
+    println!(
+        "COPY ceiling           {written} rows ({} per report, {} tables) in {:.2} s = {:.0} rows/s = {:.0} reports/s; changed reports reach {:.1}% of it",
+        per_round / agents as u64,
+        rows.len(),
+        elapsed.as_secs_f64(),
+        written as f64 / elapsed.as_secs_f64(),
+        copy_reports,
+        100.0 * changed_rate / copy_reports,
+    );
+
+    pool.close().await;
+    sqlx::query(AssertSqlSafe(format!("drop database {name} with (force)")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
