@@ -12,6 +12,8 @@
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../agent/tests/support/containers.rs"]
 mod containers;
+#[path = "common/launch.rs"]
+mod launch;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../agent/tests/support/pcscd.rs"]
 mod pcscd;

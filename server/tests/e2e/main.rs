@@ -12,3 +12,6 @@ mod python;
 // Wrong secrets and revoked agents, refused through the real agent.
 mod refusals;
 mod support;
+
+#[path = "../common/launch.rs"]
+mod launch;

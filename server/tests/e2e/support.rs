@@ -10,45 +10,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::PgPool;
 use tokenwatch_agent::config::ScanConfig;
 use tokenwatch_agent::enroll::{EnrollConfig, EnrollError, enroll};
 use tokenwatch_agent::paths::Paths;
 use tokenwatch_agent::service::{RunConfig, run};
-use tokenwatch_server::Listeners;
 use tokenwatch_server::config::{Config, DatabaseUrl, Span};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Install the rustls provider and, with `TEST_LOG`, logging; once per process.
-pub(crate) fn init() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-        )
-        .with_test_writer()
-        .try_init();
-}
-
-/// The database URL of a `#[sqlx::test]` pool.
-pub(crate) fn url_of(pool: &PgPool) -> String {
-    pool.connect_options().to_url_lossy().to_string()
-}
+use crate::launch::Launched;
+#[allow(unused_imports)] // the cards binary makes its own database
+pub(crate) use crate::launch::url_of;
 
 /// A running server. `stop` stops it gracefully; dropping it asks it to stop.
 pub(crate) struct Server {
     pub(crate) grpc: SocketAddr,
     pub(crate) http: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    launched: Launched,
 }
 
 impl Server {
     /// Start on 127.0.0.1: `grpc_port` 0 lets the kernel choose. Waits until `/readyz` is 200.
     pub(crate) async fn start(db_url: &str, data_dir: &Path, grpc_port: u16) -> Self {
-        init();
         let mut config = Config::default();
         config.database.url = DatabaseUrl::new(db_url.to_owned());
         config.database.max_connections = 4;
@@ -59,36 +43,12 @@ impl Server {
         let grpc = tokio::net::TcpListener::bind(("127.0.0.1", grpc_port))
             .await
             .expect("bind gRPC");
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind HTTP");
-        let (grpc_addr, http_addr) = (
-            grpc.local_addr().expect("addr"),
-            http.local_addr().expect("addr"),
-        );
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(tokenwatch_server::run(
-            config,
-            Listeners { grpc, http },
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let server = Self {
-            grpc: grpc_addr,
-            http: http_addr,
-            stop: Some(stop),
-            task: Some(task),
-        };
-        let ready = poll(Duration::from_secs(15), || async {
-            if server.task.as_ref().is_some_and(JoinHandle::is_finished) {
-                panic!("the server stopped during start-up");
-            }
-            (http_status(server.http, "/readyz").await == Some(200)).then_some(())
-        })
-        .await;
-        assert!(ready.is_some(), "the server did not become ready");
-        server
+        let launched = Launched::start(config, grpc).await;
+        Self {
+            grpc: launched.grpc,
+            http: launched.http,
+            launched,
+        }
     }
 
     /// `https://localhost:PORT`, a name the server's certificate carries.
@@ -97,41 +57,17 @@ impl Server {
     }
 
     /// Stop gracefully and wait (bounded) for `run` to return.
-    pub(crate) async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let task = self.task.take().expect("running");
-        tokio::time::timeout(Duration::from_secs(10), task)
+    pub(crate) async fn stop(self) {
+        self.launched
+            .stop()
             .await
-            .expect("the server stops within 10 s")
-            .expect("joins")
             .expect("the server ran without error");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
 /// The agent CA the server created in `data_dir`, PEM.
 pub(crate) fn ca_pem(data_dir: &Path) -> Vec<u8> {
     std::fs::read(tokenwatch_server::pki::ca_cert_path(data_dir)).expect("agent CA")
-}
-
-/// Status of a plain HTTP GET, if the server answered.
-async fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Poll `probe` every 50 ms until it yields a value or `limit` passes.

@@ -9,3 +9,6 @@ mod cli;
 // /healthz, /readyz, gRPC health, shutdown and several processes.
 mod runtime;
 mod support;
+
+#[path = "../common/launch.rs"]
+mod launch;

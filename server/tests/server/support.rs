@@ -5,12 +5,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::PgPool;
 use tempfile::TempDir;
 use tokenwatch_proto::v1::agent_service_client::AgentServiceClient;
 use tokenwatch_proto::v1::{EnrollRequest, EnrollResponse, ReportRequest};
 use tokenwatch_server::config::{Config, DatabaseUrl};
-use tokenwatch_server::{Listeners, registry};
+use tokenwatch_server::registry;
+
+pub(crate) use crate::launch::url_of;
+use crate::launch::{Launched, http_get};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// A running server; stopped (gracefully) on drop.
@@ -21,8 +24,7 @@ pub(crate) struct TestServer {
     pub(crate) db_url: String,
     pub(crate) data_dir: std::path::PathBuf,
     _temp: TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    launched: Launched,
 }
 
 /// An agent's key and, once enrolled or renewed, its certificate.
@@ -30,23 +32,6 @@ pub(crate) struct TestAgent {
     pub(crate) id: String,
     pub(crate) key: KeyPair,
     pub(crate) cert_der: Vec<u8>,
-}
-
-/// Install the rustls provider once per test process.
-pub(crate) fn init() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-        )
-        .with_test_writer()
-        .try_init();
-}
-
-/// The database URL of a `#[sqlx::test]` pool.
-pub(crate) fn url_of(pool: &PgPool) -> String {
-    pool.connect_options().to_url_lossy().to_string()
 }
 
 impl TestServer {
@@ -67,7 +52,6 @@ impl TestServer {
         data_dir: TempDir,
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
-        init();
         let db_url = url_of(&pool);
         let mut config = Config::default();
         config.database.url = DatabaseUrl::new(db_url.clone());
@@ -78,60 +62,21 @@ impl TestServer {
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let (grpc_addr, http_addr) = (
-            grpc.local_addr().expect("addr"),
-            http.local_addr().expect("addr"),
-        );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(tokenwatch_server::run(
-            config,
-            Listeners { grpc, http },
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let server = Self {
-            grpc: grpc_addr,
-            http: http_addr,
+        let launched = Launched::start(config, grpc).await;
+        Self {
+            grpc: launched.grpc,
+            http: launched.http,
             pool,
             db_url,
             data_dir: data_path,
             _temp: data_dir,
-            stop: Some(stop),
-            task: Some(task),
-        };
-        server.wait_ready().await;
-        server
-    }
-
-    async fn wait_ready(&self) {
-        for _ in 0..200 {
-            if let Some(task) = &self.task {
-                assert!(!task.is_finished(), "the server stopped during start-up");
-            }
-            if let Ok((status, _)) = self.get("/readyz").await {
-                if status == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            launched,
         }
-        panic!("the server did not become ready");
     }
 
     /// Stop the server and wait for it; its result.
-    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let task = self.task.take().expect("running");
-        tokio::time::timeout(Duration::from_secs(10), task)
-            .await
-            .expect("stops within 10 s")
-            .expect("joins")
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        self.launched.stop().await
     }
 
     /// The agent CA the server created, PEM.
@@ -142,23 +87,7 @@ impl TestServer {
 
     /// A plain HTTP GET on the HTTP listener: status and body.
     pub(crate) async fn get(&self, path: &str) -> std::io::Result<(u16, String)> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(self.http).await?;
-        stream
-            .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
-            .await?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await?;
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-        Ok((status, body))
+        http_get(self.http, path).await
     }
 
     /// A client without a client certificate.
@@ -233,14 +162,6 @@ impl TestServer {
     pub(crate) async fn enrolled(&self) -> TestAgent {
         let secret = self.secret("Test office").await;
         self.enroll(&secret, "pc-1.example").await.0
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
