@@ -4,8 +4,11 @@
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p tokenwatch-server --bench ingest
 //!
 //! Creates a fresh database `tokenwatch_bench_<pid>` beside the one `DATABASE_URL` names and
-//! drops it at the end. Knobs: `BENCH_AGENTS` (200), `BENCH_TASKS` (16), `BENCH_CHANGED_ROUNDS`
-//! (10), `BENCH_UNCHANGED_ROUNDS` (50). Prints figures, asserts nothing about speed: on a shared
+//! drops it at the end. Reports go through the server's ingest queue ([`Ingest`]) as the gRPC
+//! handlers send them, minus TLS and decoding. Knobs: `BENCH_AGENTS` (1000), `BENCH_TASKS`
+//! (64 reporters in flight, each waiting for its answer before the next report),
+//! `BENCH_CHANGED_ROUNDS` (5), `BENCH_UNCHANGED_ROUNDS` (30), `BENCH_WRITERS` and `BENCH_BATCH`
+//! (the queue's defaults); `BENCH_KEEP_DATABASE` keeps the database for a look afterwards. Prints figures, asserts nothing about speed: on a shared
 //! machine they are noisy.
 
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
@@ -17,7 +20,8 @@ use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgPool, PgPoolCopyExt};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokenwatch_proto::v1;
-use tokenwatch_server::{db, ingest};
+use tokenwatch_server::db;
+use tokenwatch_server::ingest::{Ingest, IngestOptions};
 use uuid::Uuid;
 
 #[allow(dead_code, unreachable_pub)]
@@ -93,6 +97,27 @@ struct Figures {
     elapsed: Duration,
     latencies: Vec<u64>,
     changed: usize,
+    /// CPU time this process (validation, queue, encoding, the runtime) spent meanwhile.
+    cpu: Duration,
+}
+
+/// User plus system CPU time of this process so far, from `/proc/self/stat` (clock ticks of
+/// 10 ms).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 impl Figures {
@@ -104,7 +129,7 @@ impl Figures {
             l[i] as f64 / 1000.0
         };
         println!(
-            "{what:<22} {:>6} reports in {:>6.2} s = {:>8.0} reports/s   p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} changed)",
+            "{what:<22} {:>6} reports in {:>6.2} s = {:>8.0} reports/s   p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} changed; {:.0} µs CPU per report in this process)",
             self.reports,
             self.elapsed.as_secs_f64(),
             self.reports as f64 / self.elapsed.as_secs_f64(),
@@ -112,6 +137,7 @@ impl Figures {
             pct(0.99),
             pct(1.0),
             self.changed,
+            self.cpu.as_secs_f64() * 1e6 / self.reports as f64,
         );
     }
 }
@@ -126,15 +152,16 @@ struct Agent {
 /// Every task sends `rounds` reports for each of its agents, one agent's reports in order;
 /// `pick(round)` chooses the variant.
 async fn run(
-    pool: &PgPool,
+    ingest: &Ingest,
     groups: &mut Vec<Vec<Agent>>,
     rounds: usize,
     pick: impl Fn(usize) -> usize + Copy + Send + 'static,
 ) -> Figures {
     let start = Instant::now();
+    let cpu = process_cpu();
     let mut handles = Vec::new();
     for mut group in std::mem::take(groups) {
-        let pool = pool.clone();
+        let ingest = ingest.clone();
         handles.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(rounds * group.len());
             let mut changed = 0;
@@ -144,9 +171,11 @@ async fn run(
                     let report = &mut agent.variants[pick(round)];
                     report.sequence = agent.sequence;
                     let t = Instant::now();
-                    let applied = ingest::apply_report(&pool, agent.id, report, Utc::now())
+                    // The copy stands for the report the gRPC layer decodes for each call.
+                    let applied = ingest
+                        .apply(agent.id, report.clone(), Utc::now())
                         .await
-                        .expect("apply_report");
+                        .expect("apply");
                     latencies.push(t.elapsed().as_micros() as u64);
                     changed += usize::from(applied.changed);
                 }
@@ -159,6 +188,7 @@ async fn run(
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
         changed: 0,
+        cpu: Duration::ZERO,
     };
     for handle in handles {
         let (group, latencies, changed) = handle.await.expect("task");
@@ -168,6 +198,7 @@ async fn run(
         figures.changed += changed;
     }
     figures.elapsed = start.elapsed();
+    figures.cpu = process_cpu().saturating_sub(cpu);
     figures
 }
 
@@ -238,6 +269,13 @@ async fn copy_ceiling(
 }
 
 fn main() {
+    // Warnings (a batch retried one by one) show beside the figures.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -248,10 +286,15 @@ fn main() {
 async fn bench() {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let agents = knob("BENCH_AGENTS", 200);
-    let tasks = knob("BENCH_TASKS", 16).clamp(1, agents);
-    let changed_rounds = knob("BENCH_CHANGED_ROUNDS", 10);
-    let unchanged_rounds = knob("BENCH_UNCHANGED_ROUNDS", 50);
+    let agents = knob("BENCH_AGENTS", 1_000);
+    let tasks = knob("BENCH_TASKS", 64).clamp(1, agents);
+    let changed_rounds = knob("BENCH_CHANGED_ROUNDS", 5);
+    let unchanged_rounds = knob("BENCH_UNCHANGED_ROUNDS", 30);
+    let options = IngestOptions {
+        writers: knob("BENCH_WRITERS", IngestOptions::default().writers),
+        max_batch: knob("BENCH_BATCH", IngestOptions::default().max_batch),
+        ..IngestOptions::default()
+    };
 
     let name = format!("tokenwatch_bench_{}", std::process::id());
     let (base, query) = match url.split_once('?') {
@@ -265,9 +308,8 @@ async fn bench() {
         .await
         .unwrap();
 
-    let pool = db::connect(&bench_url, u32::try_from(tasks).unwrap() + 2)
-        .await
-        .unwrap();
+    let connections = u32::try_from(options.writers.max(4)).unwrap() + 2;
+    let pool = db::connect(&bench_url, connections).await.unwrap();
     db::migrate(&pool).await.unwrap();
     let settings: Vec<(String, String)> = sqlx::query_as(
         "select name, setting from pg_settings where name in \
@@ -282,8 +324,9 @@ async fn bench() {
         .await
         .unwrap();
     println!(
-        "ingest bench: PostgreSQL {version}, {agents} agents, {tasks} concurrent tasks (pool {}), {} cores; {}",
-        tasks + 2,
+        "ingest bench: PostgreSQL {version}, {agents} agents, {tasks} concurrent reporters, {} writers, batches of at most {}, {} cores; {}",
+        options.writers,
+        options.max_batch,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         settings
             .iter()
@@ -325,15 +368,16 @@ async fn bench() {
         });
     }
 
-    let first = run(&pool, &mut groups, 1, |_| 0).await;
+    let ingest = Ingest::start(pool.clone(), options);
+    let first = run(&ingest, &mut groups, 1, |_| 0).await;
     first.print("first report");
-    let changed = run(&pool, &mut groups, changed_rounds, |round| {
+    let changed = run(&ingest, &mut groups, changed_rounds, |round| {
         1 + round % (VARIANTS - 1)
     })
     .await;
     changed.print("changed reports");
     // The last changed round's variant, again and again.
-    let unchanged = run(&pool, &mut groups, unchanged_rounds, move |_| {
+    let unchanged = run(&ingest, &mut groups, unchanged_rounds, move |_| {
         1 + (changed_rounds.max(1) - 1) % (VARIANTS - 1)
     })
     .await;
@@ -355,6 +399,10 @@ async fn bench() {
     );
 
     pool.close().await;
+    if std::env::var_os("BENCH_KEEP_DATABASE").is_some() {
+        println!("kept database {name}");
+        return;
+    }
     sqlx::query(AssertSqlSafe(format!("drop database {name} with (force)")))
         .execute(&mut admin)
         .await

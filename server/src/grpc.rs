@@ -28,7 +28,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
 use crate::config::Config;
-use crate::ingest::IngestError;
+use crate::ingest::{Ingest, IngestError, IngestOptions};
 use crate::pki::{Pki, PkiError};
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -65,6 +65,7 @@ pub(crate) struct AgentApi {
     certificate_validity: Duration,
     renew_grace: Duration,
     limiter: limit::RateLimiter,
+    ingest: Ingest,
 }
 
 /// Serve the agent service on `listener` until `shutdown` completes.
@@ -82,6 +83,7 @@ pub(crate) async fn serve(
         .client_auth_optional(true)
         .timeout(HANDSHAKE_TIMEOUT);
     let api = AgentApi {
+        ingest: Ingest::start(pool.clone(), IngestOptions::default()),
         pool,
         pki,
         certificate_validity: config.agents.certificate_validity.get(),

@@ -11,6 +11,7 @@ pub struct Sighting {
     pub hostname: String,
     pub office: String,
     pub first_seen_at: DateTime<Utc>,
+    /// The host's last report for a present sighting, else the last report that listed it.
     pub last_seen_at: DateTime<Utc>,
     /// The host's last report still listed it.
     pub present: bool,
@@ -24,7 +25,7 @@ pub async fn hosts_of_token(
 ) -> Result<Vec<Sighting>, sqlx::Error> {
     sqlx::query_as(
         "select s.agent_id, coalesce(h.hostname, a.hostname) as hostname, o.name as office, \
-             s.first_seen_at, s.last_seen_at, s.present \
+             s.first_seen_at, coalesce(s.last_seen_at, a.last_seen_at) as last_seen_at, s.present \
          from tokens t \
          join token_sightings s on s.token_id = t.id \
          join agents a on a.id = s.agent_id \
@@ -47,7 +48,7 @@ pub async fn hosts_of_certificate(
 ) -> Result<Vec<Sighting>, sqlx::Error> {
     sqlx::query_as(
         "select s.agent_id, coalesce(h.hostname, a.hostname) as hostname, o.name as office, \
-             s.first_seen_at, s.last_seen_at, s.present \
+             s.first_seen_at, coalesce(s.last_seen_at, a.last_seen_at) as last_seen_at, s.present \
          from certificates c \
          join certificate_sightings s on s.certificate_id = c.id \
          join agents a on a.id = s.agent_id \

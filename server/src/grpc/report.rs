@@ -8,7 +8,7 @@ use tonic::Request;
 
 use super::identity::PeerIdentity;
 use super::{AgentApi, GrpcError, timestamp};
-use crate::{ingest, registry};
+use crate::registry;
 
 pub(super) async fn report(
     api: &AgentApi,
@@ -21,7 +21,10 @@ pub(super) async fn report(
     api.limiter
         .check(identity.agent, Instant::now())
         .map_err(GrpcError::RateLimited)?;
-    let applied = ingest::apply_report(&api.pool, identity.agent, request.get_ref(), now).await?;
+    let applied = api
+        .ingest
+        .apply(identity.agent, request.into_inner(), now)
+        .await?;
     tracing::debug!(
         message = "Report applied.",
         changed = applied.changed,

@@ -1,8 +1,9 @@
-//! Writing a validated inventory inside the report's transaction.
+//! Writing the changed reports of a batch inside its transaction.
 //!
-//! Current-state rows are replaced wholesale; identities are upserted and their sightings
-//! marked present or absent. Every table takes one batched statement (arrays through `unnest`),
-//! never one round-trip per row, so a workstation's report costs a fixed number of statements.
+//! Every table takes one statement for the whole batch (arrays through `unnest`), never one
+//! round trip per report or per row. Rows are written only where they differ: current-state
+//! rows are upserted by (agent, ordinal) and left alone when equal, sightings only change when
+//! something appears or goes, so a report that changed one field rewrites about one row.
 
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, PgConnection};
@@ -12,117 +13,288 @@ use uuid::Uuid;
 use super::convert;
 
 mod certificates;
+mod current;
 mod devices;
 
-/// Replace `agent`'s stored inventory with `inventory`, seen at `now`.
+/// A report whose inventory differs from the stored one.
+pub(crate) struct Changed<'a> {
+    pub(crate) agent: Uuid,
+    pub(crate) inventory: &'a v1::Inventory,
+    pub(crate) received: DateTime<Utc>,
+    /// The agent's previous report: the last time what goes missing now was seen.
+    pub(crate) previous_seen: Option<DateTime<Utc>>,
+}
+
+/// Replace the stored inventory of every agent in `changed` with its report's.
 pub(crate) async fn replace(
     conn: &mut PgConnection,
-    agent: Uuid,
-    inventory: &v1::Inventory,
-    now: DateTime<Utc>,
+    changed: &[Changed<'_>],
 ) -> Result<(), sqlx::Error> {
-    host(conn, agent, inventory, now).await?;
-    clear(conn, agent).await?;
-    readers(conn, agent, &inventory.readers).await?;
-    devices::tokens(conn, agent, &inventory.tokens, now).await?;
-    devices::containers(conn, agent, &inventory.containers, now).await?;
-    certificates::certificates(conn, agent, &inventory.certificates, now).await?;
-    findings(conn, agent, &inventory.findings).await?;
-    collectors(conn, agent, &inventory.collectors).await?;
+    hosts(conn, changed).await?;
+    devices::tokens(conn, changed).await?;
+    devices::containers(conn, changed).await?;
+    certificates::certificates(conn, changed).await?;
+    current::readers(conn, changed).await?;
+    current::findings(conn, changed).await?;
+    current::collectors(conn, changed).await?;
+    trim(conn, changed).await?;
     Ok(())
 }
 
-/// An unchanged report: what is present on the host was seen again at `now`.
-pub(crate) async fn touch(
-    conn: &mut PgConnection,
-    agent: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    for table in SIGHTINGS {
-        sqlx::query(AssertSqlSafe(format!(
-            "update {table} set last_seen_at = $2 where agent_id = $1 and present"
-        )))
-        .bind(agent)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+/// The rows of one current-state table across a batch: each entry with its agent and its
+/// ordinal in that agent's report.
+struct Rows<'a, T> {
+    agents: Vec<Uuid>,
+    ordinals: Vec<i32>,
+    items: Vec<&'a T>,
+}
+
+impl<'a, T> Rows<'a, T> {
+    fn of(changed: &[Changed<'a>], list: impl Fn(&'a v1::Inventory) -> &'a [T]) -> Self {
+        let mut rows = Self {
+            agents: Vec::new(),
+            ordinals: Vec::new(),
+            items: Vec::new(),
+        };
+        for c in changed {
+            for (i, item) in list(c.inventory).iter().enumerate() {
+                rows.agents.push(c.agent);
+                rows.ordinals.push(ordinal(i));
+                rows.items.push(item);
+            }
+        }
+        rows
     }
-    Ok(())
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// One column's values, in row order.
+    fn column<V>(&self, value: impl Fn(&'a T) -> V) -> Vec<V> {
+        self.items.iter().map(|item| value(item)).collect()
+    }
 }
 
-/// The sighting tables. Table and column names put into SQL text come only from constants in
-/// this module, never from a report.
-const SIGHTINGS: [&str; 3] = [
-    "token_sightings",
-    "certificate_sightings",
-    "container_sightings",
-];
-
-/// Ordinals of `len` entries, in report order.
-fn ordinals(len: usize) -> Vec<i32> {
-    (0..len)
-        .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
-        .collect()
+fn ordinal(index: usize) -> i32 {
+    i32::try_from(index).unwrap_or(i32::MAX)
 }
 
-/// Delete `agent`'s rows of every current-state table before its new rows go in: one statement,
-/// not one round trip per table.
-async fn clear(conn: &mut PgConnection, agent: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "with r as (delete from host_readers where agent_id = $1), \
-             t as (delete from host_tokens where agent_id = $1), \
-             c as (delete from host_containers where agent_id = $1), \
-             f as (delete from host_findings where agent_id = $1) \
-         delete from host_collectors where agent_id = $1",
+/// How a column's values travel: as an array of `ty`, or as JSON text for ragged lists and
+/// objects (`text[]` and `jsonb` columns).
+#[derive(Clone, Copy)]
+enum Kind {
+    Plain(&'static str),
+    List,
+    Json,
+}
+
+/// `insert … on conflict (agent_id, ordinal) do update` of a current-state table, parameters
+/// `$1` agents, `$2` ordinals, then one array per column. The agents' stored rows are read
+/// once (a range of the primary key) and rows equal to them are filtered out by hashing: an
+/// upsert would lock (and so write) even the rows it then leaves alone.
+fn upsert_sql(table: &str, columns: &[(&str, Kind)]) -> String {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let params: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, kind))| {
+            let ty = match kind {
+                Kind::Plain(ty) => ty,
+                Kind::List | Kind::Json => "text",
+            };
+            format!("${}::{ty}[]", i + 3)
+        })
+        .collect();
+    let values: Vec<String> = columns
+        .iter()
+        .map(|(name, kind)| match kind {
+            Kind::Plain(_) => format!("r.{name}"),
+            Kind::List => {
+                format!("array(select jsonb_array_elements_text(r.{name}::jsonb)) as {name}")
+            }
+            Kind::Json => format!("r.{name}::jsonb as {name}"),
+        })
+        .collect();
+    let sets: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    let old: Vec<String> = names.iter().map(|n| format!("t.{n}")).collect();
+    let new: Vec<String> = names.iter().map(|n| format!("u.{n}")).collect();
+    format!(
+        "with u as ( \
+             select r.agent_id, r.ordinal, {values} \
+             from unnest($1::uuid[], $2::int[], {params}) as r(agent_id, ordinal, {names}) \
+         ) \
+         , stored as materialized ( \
+             select * from {table} where agent_id = any($1::uuid[]) \
+         ) \
+         insert into {table} as t (agent_id, ordinal, {names}) \
+         select u.* from u left join stored t \
+             on t.agent_id = u.agent_id and t.ordinal = u.ordinal \
+         where t.agent_id is null or ({old}) is distinct from ({new}) \
+         on conflict (agent_id, ordinal) do update set {sets}",
+        names = names.join(", "),
+        values = values.join(", "),
+        params = params.join(", "),
+        sets = sets.join(", "),
+        old = old.join(", "),
+        new = new.join(", "),
     )
-    .bind(agent)
+}
+
+/// Delete the current-state rows beyond each report's lists: one statement for all tables.
+async fn trim(conn: &mut PgConnection, changed: &[Changed<'_>]) -> Result<(), sqlx::Error> {
+    let count = |f: fn(&v1::Inventory) -> usize| -> Vec<i32> {
+        changed.iter().map(|c| ordinal(f(c.inventory))).collect()
+    };
+    let agents: Vec<Uuid> = changed.iter().map(|c| c.agent).collect();
+    sqlx::query(
+        "with n as ( \
+             select * from unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[], \
+                 $6::int[]) as n(agent_id, readers, tokens, containers, findings, collectors) \
+         ), r as ( \
+             delete from host_readers t using n \
+             where t.agent_id = n.agent_id and t.ordinal >= n.readers \
+         ), k as ( \
+             delete from host_tokens t using n \
+             where t.agent_id = n.agent_id and t.ordinal >= n.tokens \
+         ), c as ( \
+             delete from host_containers t using n \
+             where t.agent_id = n.agent_id and t.ordinal >= n.containers \
+         ), f as ( \
+             delete from host_findings t using n \
+             where t.agent_id = n.agent_id and t.ordinal >= n.findings \
+         ) \
+         delete from host_collectors t using n \
+         where t.agent_id = n.agent_id and t.ordinal >= n.collectors",
+    )
+    .bind(agents)
+    .bind(count(|i| i.readers.len()))
+    .bind(count(|i| i.tokens.len()))
+    .bind(count(|i| i.containers.len()))
+    .bind(count(|i| i.findings.len()))
+    .bind(count(|i| i.collectors.len()))
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Mark present sightings of `table` whose `column` is not among `ids` as gone, and record or
-/// refresh the sightings of `ids`.
+/// Mark each agent's present sightings in `table` that its report no longer lists as gone (last
+/// seen at the agent's previous report) and record the listed ones as present. `extra` names
+/// further columns (with the parameter type and the stored expression over `s.<name>`) that the
+/// caller binds after the five standard parameters; a present row is rewritten only when one of
+/// them differs.
+fn sightings_sql(table: &str, column: &str, extra: &[(&str, &str, &str)]) -> String {
+    let names: String = extra.iter().map(|(n, _, _)| format!(", {n}")).collect();
+    let params: String = extra
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty, _))| format!(", ${}::{ty}[]", i + 6))
+        .collect();
+    let values: String = extra
+        .iter()
+        .map(|(n, _, e)| format!(", {e} as {n}"))
+        .collect();
+    let sets: String = extra
+        .iter()
+        .map(|(n, _, _)| format!(", {n} = excluded.{n}"))
+        .collect();
+    let differs: String = extra
+        .iter()
+        .map(|(n, _, e)| format!(" or t.{n} is distinct from {e}"))
+        .collect();
+    let stored: String = extra.iter().map(|(n, _, _)| format!(", p.{n}")).collect();
+    // The rows marked gone and the rows written are disjoint: one statement does both. The
+    // batch's present sightings are read once, through the index on the agent, and compared
+    // with the listed ones by hashing: missing ones are marked gone, and listed ones already
+    // stored as they are never reach the upsert, which would lock (and so write) each of them.
+    // A listed sighting that is not present (new, or back after a while) goes to the upsert.
+    format!(
+        "with s as ( \
+             select * from unnest($1::uuid[], $2::bigint[]{params}) \
+                 as s(agent_id, item_id{names}) \
+         ), h as ( \
+             select * from unnest($3::uuid[], $4::timestamptz[], $5::timestamptz[]) \
+                 as h(agent_id, previous_seen, received) \
+         ), stored as materialized ( \
+             select p.agent_id, p.{column} as item_id{stored} from {table} p \
+             where p.agent_id = any($3::uuid[]) and p.present \
+         ), missing as ( \
+             select agent_id, item_id from stored except select agent_id, item_id from s \
+         ), gone as ( \
+             update {table} t set present = false, \
+                 last_seen_at = coalesce(h.previous_seen, h.received) \
+             from missing m join h on h.agent_id = m.agent_id \
+             where t.agent_id = m.agent_id and t.{column} = m.item_id \
+         ) \
+         insert into {table} as t ({column}, agent_id, first_seen_at, last_seen_at, present{names}) \
+         select s.item_id, s.agent_id, h.received, null, true{values} \
+         from s join h on h.agent_id = s.agent_id \
+         left join stored t on t.item_id = s.item_id and t.agent_id = s.agent_id \
+         where t.agent_id is null{differs} \
+         on conflict ({column}, agent_id) do update set present = true, last_seen_at = null{sets}"
+    )
+}
+
+/// The batch's agents with their previous and current report times: [`sightings_sql`]'s
+/// parameters `$3`–`$5`.
+struct ReportTimes {
+    agents: Vec<Uuid>,
+    previous: Vec<Option<DateTime<Utc>>>,
+    received: Vec<DateTime<Utc>>,
+}
+
+fn report_times(changed: &[Changed<'_>]) -> ReportTimes {
+    ReportTimes {
+        agents: changed.iter().map(|c| c.agent).collect(),
+        previous: changed.iter().map(|c| c.previous_seen).collect(),
+        received: changed.iter().map(|c| c.received).collect(),
+    }
+}
+
+/// The present identities of `table`'s items per agent, written through [`sightings_sql`].
 async fn sightings(
     conn: &mut PgConnection,
     table: &str,
     column: &str,
-    agent: Uuid,
-    ids: &[i64],
-    now: DateTime<Utc>,
+    changed: &[Changed<'_>],
+    present: &[(Uuid, i64)],
 ) -> Result<(), sqlx::Error> {
-    // The rows marked gone and the rows upserted are disjoint: one statement does both.
-    sqlx::query(AssertSqlSafe(format!(
-        "with gone as ( \
-             update {table} set present = false \
-             where agent_id = $2 and present and {column} <> all($1::bigint[]) \
-         ) \
-         insert into {table} ({column}, agent_id, first_seen_at, last_seen_at, present) \
-         select id, $2, $3, $3, true from unnest($1::bigint[]) as u(id) order by id \
-         on conflict ({column}, agent_id) \
-         do update set last_seen_at = excluded.last_seen_at, present = true"
-    )))
-    .bind(ids)
-    .bind(agent)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let times = report_times(changed);
+    sqlx::query(AssertSqlSafe(sightings_sql(table, column, &[])))
+        .bind(present.iter().map(|(a, _)| *a).collect::<Vec<_>>())
+        .bind(present.iter().map(|(_, id)| *id).collect::<Vec<_>>())
+        .bind(times.agents)
+        .bind(times.previous)
+        .bind(times.received)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
-async fn host(
-    conn: &mut PgConnection,
-    agent: Uuid,
-    inventory: &v1::Inventory,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+async fn hosts(conn: &mut PgConnection, changed: &[Changed<'_>]) -> Result<(), sqlx::Error> {
     let default = v1::Host::default();
-    let host = inventory.host.as_ref().unwrap_or(&default);
-    let (license_expires, license_demo) = convert::csp_license(inventory.components.as_ref());
+    let hosts: Vec<&v1::Host> = changed
+        .iter()
+        .map(|c| c.inventory.host.as_ref().unwrap_or(&default))
+        .collect();
+    let text = |f: fn(&v1::Host) -> &str| -> Vec<&str> { hosts.iter().map(|h| f(h)).collect() };
+    let opt = |f: fn(&v1::Host) -> Option<&str>| -> Vec<Option<&str>> {
+        hosts.iter().map(|h| f(h)).collect()
+    };
+    let license: Vec<(Option<DateTime<Utc>>, bool)> = changed
+        .iter()
+        .map(|c| convert::csp_license(c.inventory.components.as_ref()))
+        .collect();
     sqlx::query(
         "insert into hosts (agent_id, hostname, os, os_version, arch, agent_version, \
              collected_at, components, csp_license_expires, csp_license_demo, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11) \
+         select a, hn, os, osv, ar, av, ca, co::jsonb, le, ld, up \
+         from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::timestamptz[], $8::text[], $9::timestamptz[], $10::bool[], \
+             $11::timestamptz[]) as u(a, hn, os, osv, ar, av, ca, co, le, ld, up) \
          on conflict (agent_id) do update set hostname = excluded.hostname, os = excluded.os, \
              os_version = excluded.os_version, arch = excluded.arch, \
              agent_version = excluded.agent_version, collected_at = excluded.collected_at, \
@@ -130,125 +302,27 @@ async fn host(
              csp_license_expires = excluded.csp_license_expires, \
              csp_license_demo = excluded.csp_license_demo, updated_at = excluded.updated_at",
     )
-    .bind(agent)
-    .bind(host.hostname.trim())
-    .bind(&host.os)
-    .bind(&host.os_version)
-    .bind(&host.arch)
-    .bind(&host.agent_version)
-    .bind(convert::time(inventory.collected_at.as_ref()))
-    .bind(convert::components(inventory.components.as_ref()))
-    .bind(license_expires)
-    .bind(license_demo)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn readers(
-    conn: &mut PgConnection,
-    agent: Uuid,
-    readers: &[v1::Reader],
-) -> Result<(), sqlx::Error> {
-    if readers.is_empty() {
-        return Ok(());
-    }
-    let name: Vec<&str> = readers.iter().map(|r| r.name.as_str()).collect();
-    let card: Vec<bool> = readers.iter().map(|r| r.card_present).collect();
-    let atr: Vec<Option<&str>> = readers.iter().map(|r| r.atr.as_deref()).collect();
-    let model: Vec<Option<&str>> = readers.iter().map(|r| r.token_model.as_deref()).collect();
-    let family: Vec<Option<String>> = readers
-        .iter()
-        .map(|r| convert::family(r.token_family))
-        .collect();
-    let exclusive: Vec<bool> = readers.iter().map(|r| r.in_use_exclusively).collect();
-    sqlx::query(
-        "insert into host_readers (agent_id, ordinal, name, card_present, atr, token_model, \
-             token_family, in_use_exclusively) \
-         select $1, * from unnest($2::int[], $3::text[], $4::bool[], $5::text[], $6::text[], \
-             $7::text[], $8::bool[])",
+    .bind(changed.iter().map(|c| c.agent).collect::<Vec<_>>())
+    .bind(text(|h| h.hostname.trim()))
+    .bind(text(|h| &h.os))
+    .bind(opt(|h| h.os_version.as_deref()))
+    .bind(text(|h| &h.arch))
+    .bind(text(|h| &h.agent_version))
+    .bind(
+        changed
+            .iter()
+            .map(|c| convert::time(c.inventory.collected_at.as_ref()))
+            .collect::<Vec<_>>(),
     )
-    .bind(agent)
-    .bind(ordinals(readers.len()))
-    .bind(name)
-    .bind(card)
-    .bind(atr)
-    .bind(model)
-    .bind(family)
-    .bind(exclusive)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn findings(
-    conn: &mut PgConnection,
-    agent: Uuid,
-    findings: &[v1::Finding],
-) -> Result<(), sqlx::Error> {
-    if findings.is_empty() {
-        return Ok(());
-    }
-    let code: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
-    let severity: Vec<Option<String>> = findings
-        .iter()
-        .map(|f| convert::severity(f.severity))
-        .collect();
-    let subject: Vec<&str> = findings.iter().map(|f| f.subject.as_str()).collect();
-    let message: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
-    let remediation: Vec<&str> = findings.iter().map(|f| f.remediation.as_str()).collect();
-    sqlx::query(
-        "insert into host_findings (agent_id, ordinal, code, severity, subject, message, \
-             remediation) \
-         select $1, * from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::text[])",
+    .bind(
+        changed
+            .iter()
+            .map(|c| convert::components(c.inventory.components.as_ref()))
+            .collect::<Vec<_>>(),
     )
-    .bind(agent)
-    .bind(ordinals(findings.len()))
-    .bind(code)
-    .bind(severity)
-    .bind(subject)
-    .bind(message)
-    .bind(remediation)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn collectors(
-    conn: &mut PgConnection,
-    agent: Uuid,
-    collectors: &[v1::CollectorStatus],
-) -> Result<(), sqlx::Error> {
-    if collectors.is_empty() {
-        return Ok(());
-    }
-    let name: Vec<&str> = collectors.iter().map(|c| c.name.as_str()).collect();
-    let status: Vec<Option<String>> = collectors
-        .iter()
-        .map(|c| convert::outcome(c.status))
-        .collect();
-    let errors: Vec<String> = collectors
-        .iter()
-        .map(|c| convert::json_list(&c.errors))
-        .collect();
-    let duration: Vec<i64> = collectors
-        .iter()
-        .map(|c| convert::int(c.duration_ms))
-        .collect();
-    sqlx::query(
-        "insert into host_collectors (agent_id, ordinal, name, status, errors, duration_ms) \
-         select $1, o, n, s, array(select jsonb_array_elements_text(e::jsonb)), d \
-         from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::bigint[]) \
-             as u(o, n, s, e, d)",
-    )
-    .bind(agent)
-    .bind(ordinals(collectors.len()))
-    .bind(name)
-    .bind(status)
-    .bind(errors)
-    .bind(duration)
+    .bind(license.iter().map(|l| l.0).collect::<Vec<_>>())
+    .bind(license.iter().map(|l| l.1).collect::<Vec<_>>())
+    .bind(changed.iter().map(|c| c.received).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     Ok(())

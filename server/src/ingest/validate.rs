@@ -1,6 +1,8 @@
 //! Checks a report before anything is written: the schema, sizes, text, dates, hashes and
 //! enumerations. Each refusal names the field, so an agent's log says what to fix.
 
+use std::fmt::Arguments;
+
 use chrono::{DateTime, Duration, Utc};
 use prost_types::Timestamp;
 use tokenwatch_proto::v1;
@@ -24,7 +26,15 @@ const MAX_CLOCK_LEAD: Duration = Duration::days(1);
 const LATEST_SECONDS: i64 = 7_258_118_400;
 
 /// Check `report` received at `now`; the error is the reason to give the agent.
+#[cfg(test)]
 pub(crate) fn validate(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result<(), String> {
+    envelope(report, now)?;
+    inventory(report.inventory.as_ref().expect("checked"))
+}
+
+/// Check what every report must get right before it is looked at: an inventory of this
+/// schema, a storable sequence, a hash and a plausible collection time.
+pub(crate) fn envelope(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result<(), String> {
     let Some(inventory) = &report.inventory else {
         return Err("the report has no inventory".into());
     };
@@ -40,7 +50,10 @@ pub(crate) fn validate(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result
             truncate(&inventory.schema)
         ));
     }
-    let collected_at = time("collected_at", inventory.collected_at.as_ref())?;
+    let collected_at = time(
+        format_args!("collected_at"),
+        inventory.collected_at.as_ref(),
+    )?;
     if let Some(at) = collected_at {
         if at > now + MAX_CLOCK_LEAD {
             return Err(format!(
@@ -48,32 +61,54 @@ pub(crate) fn validate(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result
             ));
         }
     }
+    Ok(())
+}
+
+/// Check the rest of an inventory about to be stored.
+pub(crate) fn inventory(inventory: &v1::Inventory) -> Result<(), String> {
     host(inventory.host.as_ref())?;
-    count("readers", inventory.readers.len(), MAX_DEVICES)?;
-    count("tokens", inventory.tokens.len(), MAX_DEVICES)?;
-    count("containers", inventory.containers.len(), MAX_DEVICES)?;
     count(
-        "certificates",
+        format_args!("readers"),
+        inventory.readers.len(),
+        MAX_DEVICES,
+    )?;
+    count(format_args!("tokens"), inventory.tokens.len(), MAX_DEVICES)?;
+    count(
+        format_args!("containers"),
+        inventory.containers.len(),
+        MAX_DEVICES,
+    )?;
+    count(
+        format_args!("certificates"),
         inventory.certificates.len(),
         MAX_CERTIFICATES,
     )?;
-    count("findings", inventory.findings.len(), MAX_FINDINGS)?;
-    count("collectors", inventory.collectors.len(), MAX_LIST)?;
+    count(
+        format_args!("findings"),
+        inventory.findings.len(),
+        MAX_FINDINGS,
+    )?;
+    count(
+        format_args!("collectors"),
+        inventory.collectors.len(),
+        MAX_LIST,
+    )?;
     for (i, reader) in inventory.readers.iter().enumerate() {
-        self::reader(&format!("readers[{i}]"), reader)?;
+        self::reader(format_args!("readers[{i}]"), reader)?;
     }
     for (i, token) in inventory.tokens.iter().enumerate() {
-        self::token(&format!("tokens[{i}]"), token)?;
+        self::token(format_args!("tokens[{i}]"), token)?;
     }
     for (i, container) in inventory.containers.iter().enumerate() {
-        self::container(&format!("containers[{i}]"), container)?;
+        self::container(format_args!("containers[{i}]"), container)?;
     }
     let mut seen = std::collections::HashSet::new();
     for (i, certificate) in inventory.certificates.iter().enumerate() {
-        let at = format!("certificates[{i}]");
-        self::certificate(&at, certificate)?;
+        self::certificate(format_args!("certificates[{i}]"), certificate)?;
         if !seen.insert(certificate.sha256.to_ascii_lowercase()) {
-            return Err(format!("{at}.sha256 repeats an earlier certificate"));
+            return Err(format!(
+                "certificates[{i}].sha256 repeats an earlier certificate"
+            ));
         }
     }
     if let Some(components) = &inventory.components {
@@ -81,25 +116,25 @@ pub(crate) fn validate(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result
     }
     for (i, finding) in inventory.findings.iter().enumerate() {
         let at = format!("findings[{i}]");
-        text(&format!("{at}.code"), &finding.code)?;
-        enumeration::<v1::Severity>(&format!("{at}.severity"), finding.severity)?;
-        text(&format!("{at}.subject"), &finding.subject)?;
-        text(&format!("{at}.message"), &finding.message)?;
-        text(&format!("{at}.remediation"), &finding.remediation)?;
+        text(format_args!("{at}.code"), &finding.code)?;
+        enumeration::<v1::Severity>(format_args!("{at}.severity"), finding.severity)?;
+        text(format_args!("{at}.subject"), &finding.subject)?;
+        text(format_args!("{at}.message"), &finding.message)?;
+        text(format_args!("{at}.remediation"), &finding.remediation)?;
     }
     for (i, collector) in inventory.collectors.iter().enumerate() {
         let at = format!("collectors[{i}]");
-        text(&format!("{at}.name"), &collector.name)?;
-        enumeration::<v1::CollectorOutcome>(&format!("{at}.status"), collector.status)?;
-        texts(&format!("{at}.errors"), &collector.errors)?;
-        fits_i64(&format!("{at}.duration_ms"), collector.duration_ms)?;
+        text(format_args!("{at}.name"), &collector.name)?;
+        enumeration::<v1::CollectorOutcome>(format_args!("{at}.status"), collector.status)?;
+        texts(format_args!("{at}.errors"), &collector.errors)?;
+        fits_i64(format_args!("{at}.duration_ms"), collector.duration_ms)?;
     }
     Ok(())
 }
 
 /// A timestamp as a time, refusing one outside 1970–2200 or with invalid nanoseconds.
 pub(crate) fn time(
-    field: &str,
+    field: Arguments<'_>,
     value: Option<&Timestamp>,
 ) -> Result<Option<DateTime<Utc>>, String> {
     let Some(ts) = value else { return Ok(None) };
@@ -122,38 +157,41 @@ fn host(host: Option<&v1::Host>) -> Result<(), String> {
     if host.hostname.trim().is_empty() {
         return Err("host.hostname is empty".into());
     }
-    text("host.hostname", &host.hostname)?;
-    text("host.os", &host.os)?;
-    optional("host.os_version", host.os_version.as_deref())?;
-    text("host.arch", &host.arch)?;
-    text("host.agent_version", &host.agent_version)
+    text(format_args!("host.hostname"), &host.hostname)?;
+    text(format_args!("host.os"), &host.os)?;
+    optional(format_args!("host.os_version"), host.os_version.as_deref())?;
+    text(format_args!("host.arch"), &host.arch)?;
+    text(format_args!("host.agent_version"), &host.agent_version)
 }
 
-fn reader(at: &str, reader: &v1::Reader) -> Result<(), String> {
-    text(&format!("{at}.name"), &reader.name)?;
-    optional(&format!("{at}.atr"), reader.atr.as_deref())?;
-    optional(&format!("{at}.token_model"), reader.token_model.as_deref())?;
-    enumeration::<v1::TokenFamily>(&format!("{at}.token_family"), reader.token_family)
-}
-
-fn token(at: &str, token: &v1::Token) -> Result<(), String> {
-    text(&format!("{at}.module"), &token.module)?;
-    fits_i64(&format!("{at}.slot_id"), token.slot_id)?;
+fn reader(at: Arguments<'_>, reader: &v1::Reader) -> Result<(), String> {
+    text(format_args!("{at}.name"), &reader.name)?;
+    optional(format_args!("{at}.atr"), reader.atr.as_deref())?;
     optional(
-        &format!("{at}.slot_description"),
+        format_args!("{at}.token_model"),
+        reader.token_model.as_deref(),
+    )?;
+    enumeration::<v1::TokenFamily>(format_args!("{at}.token_family"), reader.token_family)
+}
+
+fn token(at: Arguments<'_>, token: &v1::Token) -> Result<(), String> {
+    text(format_args!("{at}.module"), &token.module)?;
+    fits_i64(format_args!("{at}.slot_id"), token.slot_id)?;
+    optional(
+        format_args!("{at}.slot_description"),
         token.slot_description.as_deref(),
     )?;
-    text(&format!("{at}.label"), &token.label)?;
-    text(&format!("{at}.serial"), &token.serial)?;
-    text(&format!("{at}.manufacturer"), &token.manufacturer)?;
-    text(&format!("{at}.model"), &token.model)?;
-    enumeration::<v1::TokenFamily>(&format!("{at}.token_family"), token.token_family)?;
+    text(format_args!("{at}.label"), &token.label)?;
+    text(format_args!("{at}.serial"), &token.serial)?;
+    text(format_args!("{at}.manufacturer"), &token.manufacturer)?;
+    text(format_args!("{at}.model"), &token.model)?;
+    enumeration::<v1::TokenFamily>(format_args!("{at}.token_family"), token.token_family)?;
     optional(
-        &format!("{at}.hardware_version"),
+        format_args!("{at}.hardware_version"),
         token.hardware_version.as_deref(),
     )?;
     optional(
-        &format!("{at}.firmware_version"),
+        format_args!("{at}.firmware_version"),
         token.firmware_version.as_deref(),
     )?;
     for (name, value) in [
@@ -161,65 +199,68 @@ fn token(at: &str, token: &v1::Token) -> Result<(), String> {
         ("free_memory", token.free_memory),
     ] {
         if let Some(value) = value {
-            fits_i64(&format!("{at}.{name}"), value)?;
+            fits_i64(format_args!("{at}.{name}"), value)?;
         }
     }
     count(
-        &format!("{at}.certificates"),
+        format_args!("{at}.certificates"),
         token.certificates.len(),
         MAX_LIST,
     )?;
     for (i, sha1) in token.certificates.iter().enumerate() {
-        hex_hash(&format!("{at}.certificates[{i}]"), sha1, 40)?;
+        hex_hash(format_args!("{at}.certificates[{i}]"), sha1, 40)?;
     }
     Ok(())
 }
 
-fn container(at: &str, container: &v1::Container) -> Result<(), String> {
-    optional(&format!("{at}.name"), container.name.as_deref())?;
+fn container(at: Arguments<'_>, container: &v1::Container) -> Result<(), String> {
+    optional(format_args!("{at}.name"), container.name.as_deref())?;
     if container.path.is_empty() {
         return Err(format!("{at}.path is empty"));
     }
-    text(&format!("{at}.path"), &container.path)?;
-    enumeration::<v1::Media>(&format!("{at}.media"), container.media)?;
-    optional(&format!("{at}.owner"), container.owner.as_deref())?;
-    texts(&format!("{at}.missing_files"), &container.missing_files)?;
+    text(format_args!("{at}.path"), &container.path)?;
+    enumeration::<v1::Media>(format_args!("{at}.media"), container.media)?;
+    optional(format_args!("{at}.owner"), container.owner.as_deref())?;
+    texts(format_args!("{at}.missing_files"), &container.missing_files)?;
     count(
-        &format!("{at}.damaged_files"),
+        format_args!("{at}.damaged_files"),
         container.damaged_files.len(),
         MAX_LIST,
     )?;
     for (i, damaged) in container.damaged_files.iter().enumerate() {
-        text(&format!("{at}.damaged_files[{i}].file"), &damaged.file)?;
-        text(&format!("{at}.damaged_files[{i}].reason"), &damaged.reason)?;
+        text(format_args!("{at}.damaged_files[{i}].file"), &damaged.file)?;
+        text(
+            format_args!("{at}.damaged_files[{i}].reason"),
+            &damaged.reason,
+        )?;
     }
     optional(
-        &format!("{at}.key_algorithm"),
+        format_args!("{at}.key_algorithm"),
         container.key_algorithm.as_deref(),
     )?;
     optional(
-        &format!("{at}.key_algorithm_oid"),
+        format_args!("{at}.key_algorithm_oid"),
         container.key_algorithm_oid.as_deref(),
     )?;
     if let Some(sha1) = &container.certificate_sha1 {
-        hex_hash(&format!("{at}.certificate_sha1"), sha1, 40)?;
+        hex_hash(format_args!("{at}.certificate_sha1"), sha1, 40)?;
     }
     time(
-        &format!("{at}.private_key_not_before"),
+        format_args!("{at}.private_key_not_before"),
         container.private_key_not_before.as_ref(),
     )?;
     time(
-        &format!("{at}.private_key_not_after"),
+        format_args!("{at}.private_key_not_after"),
         container.private_key_not_after.as_ref(),
     )?;
     Ok(())
 }
 
-fn certificate(at: &str, cert: &v1::Certificate) -> Result<(), String> {
-    hex_hash(&format!("{at}.sha1"), &cert.sha1, 40)?;
+fn certificate(at: Arguments<'_>, cert: &v1::Certificate) -> Result<(), String> {
+    hex_hash(format_args!("{at}.sha1"), &cert.sha1, 40)?;
     match cert.sha256.strip_prefix("sha1:") {
-        Some(thumbprint) => hex_hash(&format!("{at}.sha256"), thumbprint, 40)?,
-        None => hex_hash(&format!("{at}.sha256"), &cert.sha256, 64)?,
+        Some(thumbprint) => hex_hash(format_args!("{at}.sha256"), thumbprint, 40)?,
+        None => hex_hash(format_args!("{at}.sha256"), &cert.sha256, 64)?,
     }
     for (name, value) in [
         ("serial", &cert.serial),
@@ -228,7 +269,7 @@ fn certificate(at: &str, cert: &v1::Certificate) -> Result<(), String> {
         ("signature_algorithm", &cert.signature_algorithm),
         ("public_key_algorithm", &cert.public_key_algorithm),
     ] {
-        text(&format!("{at}.{name}"), value)?;
+        text(format_args!("{at}.{name}"), value)?;
     }
     for (name, value) in [
         ("subject_cn", &cert.subject_cn),
@@ -244,7 +285,7 @@ fn certificate(at: &str, cert: &v1::Certificate) -> Result<(), String> {
         ("authority_key_id", &cert.authority_key_id),
         ("subject_key_id", &cert.subject_key_id),
     ] {
-        optional(&format!("{at}.{name}"), value.as_deref())?;
+        optional(format_args!("{at}.{name}"), value.as_deref())?;
     }
     for (name, value) in [
         ("not_before", &cert.not_before),
@@ -252,17 +293,17 @@ fn certificate(at: &str, cert: &v1::Certificate) -> Result<(), String> {
         ("private_key_not_before", &cert.private_key_not_before),
         ("private_key_not_after", &cert.private_key_not_after),
     ] {
-        time(&format!("{at}.{name}"), value.as_ref())?;
+        time(format_args!("{at}.{name}"), value.as_ref())?;
     }
-    texts(&format!("{at}.key_usage"), &cert.key_usage)?;
+    texts(format_args!("{at}.key_usage"), &cert.key_usage)?;
     texts(
-        &format!("{at}.extended_key_usage"),
+        format_args!("{at}.extended_key_usage"),
         &cert.extended_key_usage,
     )?;
-    count(&format!("{at}.sources"), cert.sources.len(), MAX_LIST)?;
+    count(format_args!("{at}.sources"), cert.sources.len(), MAX_LIST)?;
     for (i, source) in cert.sources.iter().enumerate() {
-        enumeration::<v1::SourceKind>(&format!("{at}.sources[{i}].kind"), source.kind)?;
-        text(&format!("{at}.sources[{i}].location"), &source.location)?;
+        enumeration::<v1::SourceKind>(format_args!("{at}.sources[{i}].kind"), source.kind)?;
+        text(format_args!("{at}.sources[{i}].location"), &source.location)?;
     }
     if cert.der.len() > MAX_DER {
         return Err(format!("{at}.der is longer than {MAX_DER} bytes"));
@@ -272,51 +313,74 @@ fn certificate(at: &str, cert: &v1::Certificate) -> Result<(), String> {
 
 fn components(c: &v1::Components) -> Result<(), String> {
     if let Some(csp) = &c.cryptopro {
-        optional("components.cryptopro.version", csp.version.as_deref())?;
-        optional("components.cryptopro.build", csp.build.as_deref())?;
+        optional(
+            format_args!("components.cryptopro.version"),
+            csp.version.as_deref(),
+        )?;
+        optional(
+            format_args!("components.cryptopro.build"),
+            csp.build.as_deref(),
+        )?;
         if let Some(l) = &csp.license {
             let at = "components.cryptopro.license";
-            optional(&format!("{at}.serial_prefix"), l.serial_prefix.as_deref())?;
-            optional(&format!("{at}.for_version"), l.for_version.as_deref())?;
-            optional(&format!("{at}.kind"), l.kind.as_deref())?;
-            optional(&format!("{at}.error"), l.error.as_deref())?;
-            time(&format!("{at}.expires"), l.expires.as_ref())?;
+            optional(
+                format_args!("{at}.serial_prefix"),
+                l.serial_prefix.as_deref(),
+            )?;
+            optional(format_args!("{at}.for_version"), l.for_version.as_deref())?;
+            optional(format_args!("{at}.kind"), l.kind.as_deref())?;
+            optional(format_args!("{at}.error"), l.error.as_deref())?;
+            time(format_args!("{at}.expires"), l.expires.as_ref())?;
         }
     }
-    enumeration::<v1::ServiceState>("components.smart_card_service", c.smart_card_service)?;
-    optional("components.ccid_driver", c.ccid_driver.as_deref())?;
-    count("components.middleware", c.middleware.len(), MAX_LIST)?;
+    enumeration::<v1::ServiceState>(
+        format_args!("components.smart_card_service"),
+        c.smart_card_service,
+    )?;
+    optional(
+        format_args!("components.ccid_driver"),
+        c.ccid_driver.as_deref(),
+    )?;
+    count(
+        format_args!("components.middleware"),
+        c.middleware.len(),
+        MAX_LIST,
+    )?;
     for (i, m) in c.middleware.iter().enumerate() {
         let at = format!("components.middleware[{i}]");
-        enumeration::<v1::TokenFamily>(&format!("{at}.family"), m.family)?;
-        text(&format!("{at}.name"), &m.name)?;
-        text(&format!("{at}.path"), &m.path)?;
+        enumeration::<v1::TokenFamily>(format_args!("{at}.family"), m.family)?;
+        text(format_args!("{at}.name"), &m.name)?;
+        text(format_args!("{at}.path"), &m.path)?;
     }
     count(
-        "components.pkcs11_modules",
+        format_args!("components.pkcs11_modules"),
         c.pkcs11_modules.len(),
         MAX_LIST,
     )?;
     for (i, m) in c.pkcs11_modules.iter().enumerate() {
         let at = format!("components.pkcs11_modules[{i}]");
-        text(&format!("{at}.path"), &m.path)?;
-        enumeration::<v1::TokenFamily>(&format!("{at}.family"), m.family)?;
+        text(format_args!("{at}.path"), &m.path)?;
+        enumeration::<v1::TokenFamily>(format_args!("{at}.family"), m.family)?;
     }
-    count("components.usb_tokens", c.usb_tokens.len(), MAX_LIST)?;
+    count(
+        format_args!("components.usb_tokens"),
+        c.usb_tokens.len(),
+        MAX_LIST,
+    )?;
     for (i, u) in c.usb_tokens.iter().enumerate() {
         let at = format!("components.usb_tokens[{i}]");
-        text(&format!("{at}.bus_path"), &u.bus_path)?;
-        text(&format!("{at}.usb_id"), &u.usb_id)?;
-        text(&format!("{at}.model"), &u.model)?;
-        enumeration::<v1::TokenFamily>(&format!("{at}.family"), u.family)?;
-        optional(&format!("{at}.manufacturer"), u.manufacturer.as_deref())?;
-        optional(&format!("{at}.product"), u.product.as_deref())?;
-        optional(&format!("{at}.serial"), u.serial.as_deref())?;
+        text(format_args!("{at}.bus_path"), &u.bus_path)?;
+        text(format_args!("{at}.usb_id"), &u.usb_id)?;
+        text(format_args!("{at}.model"), &u.model)?;
+        enumeration::<v1::TokenFamily>(format_args!("{at}.family"), u.family)?;
+        optional(format_args!("{at}.manufacturer"), u.manufacturer.as_deref())?;
+        optional(format_args!("{at}.product"), u.product.as_deref())?;
+        optional(format_args!("{at}.serial"), u.serial.as_deref())?;
     }
     Ok(())
 }
 
-fn count(field: &str, len: usize, max: usize) -> Result<(), String> {
+fn count(field: Arguments<'_>, len: usize, max: usize) -> Result<(), String> {
     if len > max {
         return Err(format!(
             "{field} has {len} entries, at most {max} are accepted"
@@ -326,7 +390,7 @@ fn count(field: &str, len: usize, max: usize) -> Result<(), String> {
 }
 
 /// Text PostgreSQL can store (no NUL) and of a sane length.
-fn text(field: &str, value: &str) -> Result<(), String> {
+fn text(field: Arguments<'_>, value: &str) -> Result<(), String> {
     if value.len() > MAX_TEXT {
         return Err(format!("{field} is longer than {MAX_TEXT} bytes"));
     }
@@ -336,19 +400,19 @@ fn text(field: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn optional(field: &str, value: Option<&str>) -> Result<(), String> {
+fn optional(field: Arguments<'_>, value: Option<&str>) -> Result<(), String> {
     value.map_or(Ok(()), |v| text(field, v))
 }
 
-fn texts(field: &str, values: &[String]) -> Result<(), String> {
+fn texts(field: Arguments<'_>, values: &[String]) -> Result<(), String> {
     count(field, values.len(), MAX_LIST)?;
     for (i, value) in values.iter().enumerate() {
-        text(&format!("{field}[{i}]"), value)?;
+        text(format_args!("{field}[{i}]"), value)?;
     }
     Ok(())
 }
 
-fn hex_hash(field: &str, value: &str, digits: usize) -> Result<(), String> {
+fn hex_hash(field: Arguments<'_>, value: &str, digits: usize) -> Result<(), String> {
     if value.len() != digits || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
             "{field} is not {digits} hexadecimal digits: {:?}",
@@ -358,14 +422,14 @@ fn hex_hash(field: &str, value: &str, digits: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn fits_i64(field: &str, value: u64) -> Result<(), String> {
+fn fits_i64(field: Arguments<'_>, value: u64) -> Result<(), String> {
     if i64::try_from(value).is_err() {
         return Err(format!("{field} is out of range"));
     }
     Ok(())
 }
 
-fn enumeration<E: TryFrom<i32>>(field: &str, value: i32) -> Result<(), String> {
+fn enumeration<E: TryFrom<i32>>(field: Arguments<'_>, value: i32) -> Result<(), String> {
     if E::try_from(value).is_err() {
         return Err(format!("{field} has the unknown value {value}"));
     }

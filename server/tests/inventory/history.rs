@@ -189,8 +189,9 @@ async fn a_container_that_disappears_and_returns_keeps_its_identity(pool: PgPool
         .await
         .unwrap();
     let back: (String, DateTime<Utc>, DateTime<Utc>, bool) = sqlx::query_as(
-        "select c.name, s.first_seen_at, s.last_seen_at, s.present from container_sightings s \
-         join containers c on c.id = s.container_id where c.path like '%cont09.000'",
+        "select c.name, s.first_seen_at, coalesce(s.last_seen_at, a.last_seen_at), s.present \
+         from container_sightings s join containers c on c.id = s.container_id \
+         join agents a on a.id = s.agent_id where c.path like '%cont09.000'",
     )
     .fetch_one(&pool)
     .await

@@ -1,92 +1,168 @@
 //! Certificates: one identity per SHA-256 across the fleet, one sighting per host.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, PgConnection};
 use tokenwatch_proto::v1;
-use uuid::Uuid;
 
+use super::{Changed, report_times, sightings_sql};
 use crate::ingest::convert;
+
+/// A certificate of the batch: the entry that describes it and the earliest report with it.
+struct Entry<'a> {
+    certificate: &'a v1::Certificate,
+    first_seen: DateTime<Utc>,
+}
 
 pub(super) async fn certificates(
     conn: &mut PgConnection,
-    agent: Uuid,
-    certificates: &[v1::Certificate],
-    now: DateTime<Utc>,
+    changed: &[Changed<'_>],
 ) -> Result<(), sqlx::Error> {
-    // Sorted by key: concurrent reports sharing CA certificates take their locks in one order.
-    let mut certs: Vec<&v1::Certificate> = certificates.iter().collect();
-    certs.sort_by_key(|c| c.sha256.to_ascii_lowercase());
-    let sha256: Vec<String> = certs
-        .iter()
-        .map(|c| c.sha256.to_ascii_lowercase())
-        .collect();
-    if !certs.is_empty() {
-        insert_identities(conn, &certs, &sha256, now).await?;
+    // Sorted by key: concurrent batches sharing CA certificates take their locks in one order.
+    let mut entries: BTreeMap<String, Entry<'_>> = BTreeMap::new();
+    for c in changed {
+        for certificate in &c.inventory.certificates {
+            let entry = entries
+                .entry(certificate.sha256.to_ascii_lowercase())
+                .or_insert(Entry {
+                    certificate,
+                    first_seen: c.received,
+                });
+            entry.first_seen = entry.first_seen.min(c.received);
+            if entry.certificate.der.is_empty() && !certificate.der.is_empty() {
+                entry.certificate = certificate;
+            }
+        }
     }
-    let ids: Vec<i64> = if certs.is_empty() {
-        Vec::new()
-    } else {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("select id, sha256 from certificates where sha256 = any($1::text[])")
-                .bind(&sha256)
-                .fetch_all(&mut *conn)
-                .await?;
-        let by_hash: std::collections::HashMap<String, i64> =
-            rows.into_iter().map(|(id, h)| (h, id)).collect();
-        // Every hash was inserted above or already known, in this transaction's view.
-        sha256
-            .iter()
-            .map(|h| by_hash.get(h).copied().ok_or(sqlx::Error::RowNotFound))
-            .collect::<Result<_, _>>()?
-    };
+    let ids = certificate_ids(conn, &entries).await?;
 
-    let sources: Vec<String> = certs
-        .iter()
-        .map(|c| {
-            let list: Vec<serde_json::Value> = c
+    let mut agents = Vec::new();
+    let mut present = Vec::new();
+    let mut sources = Vec::new();
+    let mut issuer_present = Vec::new();
+    for c in changed {
+        let mut on_host = HashSet::new();
+        for certificate in &c.inventory.certificates {
+            let Some(&id) = ids.get(&certificate.sha256.to_ascii_lowercase()) else {
+                continue;
+            };
+            if !on_host.insert(id) {
+                continue;
+            }
+            agents.push(c.agent);
+            present.push(id);
+            let list: Vec<serde_json::Value> = certificate
                 .sources
                 .iter()
                 .map(|s| json!({ "kind": convert::source_kind(s.kind), "location": s.location }))
                 .collect();
-            serde_json::Value::from(list).to_string()
-        })
-        .collect();
-    let issuer_present: Vec<Option<bool>> = certs.iter().map(|c| c.issuer_present).collect();
-    // The rows marked gone and the rows upserted are disjoint: one statement does both.
-    sqlx::query(
-        "with gone as ( \
-             update certificate_sightings set present = false \
-             where agent_id = $2 and present and certificate_id <> all($1::bigint[]) \
-         ) \
-         insert into certificate_sightings (certificate_id, agent_id, first_seen_at, \
-             last_seen_at, present, sources, issuer_present) \
-         select id, $2, $3, $3, true, s::jsonb, ip \
-         from unnest($1::bigint[], $4::text[], $5::bool[]) as u(id, s, ip) \
-         on conflict (certificate_id, agent_id) do update set \
-             last_seen_at = excluded.last_seen_at, present = true, \
-             sources = excluded.sources, issuer_present = excluded.issuer_present",
-    )
-    .bind(&ids)
-    .bind(agent)
-    .bind(now)
-    .bind(sources)
-    .bind(issuer_present)
-    .execute(&mut *conn)
-    .await?;
+            sources.push(serde_json::Value::from(list).to_string());
+            issuer_present.push(certificate.issuer_present);
+        }
+    }
+    let times = report_times(changed);
+    let sql = sightings_sql(
+        "certificate_sightings",
+        "certificate_id",
+        &[
+            ("sources", "text", "s.sources::jsonb"),
+            ("issuer_present", "bool", "s.issuer_present"),
+        ],
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(agents)
+        .bind(present)
+        .bind(times.agents)
+        .bind(times.previous)
+        .bind(times.received)
+        .bind(sources)
+        .bind(issuer_present)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
-/// Insert the certificates not yet known. A known one is left alone (its summary follows from
-/// its DER, so it cannot differ) unless this report brings the DER it lacked: touching shared
-/// rows only when needed keeps reports from many hosts from queueing on the same CA rows.
+/// The identities of `entries` by SHA-256. Known certificates are only looked up: their
+/// summary follows from their DER, so it cannot differ, and leaving shared rows (CA
+/// certificates on every host) untouched keeps reports from many hosts from queueing on them.
+/// New ones are inserted, and a known one without DER gets the DER this batch brings.
+async fn certificate_ids(
+    conn: &mut PgConnection,
+    entries: &BTreeMap<String, Entry<'_>>,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let hashes: Vec<&str> = entries.keys().map(String::as_str).collect();
+    let known: Vec<(i64, String, bool)> = sqlx::query_as(
+        "select id, sha256, der is null from certificates where sha256 = any($1::text[])",
+    )
+    .bind(&hashes)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut lacking_der: Vec<(&str, &[u8])> = Vec::new();
+    for (id, sha256, der_missing) in known {
+        if let Some((key, entry)) = entries.get_key_value(&sha256) {
+            if der_missing && !entry.certificate.der.is_empty() {
+                lacking_der.push((key, &entry.certificate.der));
+            }
+        }
+        ids.insert(sha256, id);
+    }
+
+    let new: Vec<(&str, &Entry<'_>)> = entries
+        .iter()
+        .filter(|(h, _)| !ids.contains_key(h.as_str()))
+        .map(|(h, e)| (h.as_str(), e))
+        .collect();
+    if !new.is_empty() {
+        let certs: Vec<&v1::Certificate> = new.iter().map(|(_, e)| e.certificate).collect();
+        let sha256: Vec<&str> = new.iter().map(|(h, _)| *h).collect();
+        let first_seen: Vec<DateTime<Utc>> = new.iter().map(|(_, e)| e.first_seen).collect();
+        let inserted = insert_identities(conn, &certs, &sha256, &first_seen).await?;
+        ids.extend(inserted.into_iter().map(|(id, h)| (h, id)));
+        if ids.len() < entries.len() {
+            // Another transaction inserted some of them meanwhile; they are visible now.
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "select id, sha256 from certificates where sha256 = any($1::text[])",
+            )
+            .bind(&sha256)
+            .fetch_all(&mut *conn)
+            .await?;
+            ids.extend(rows.into_iter().map(|(id, h)| (h, id)));
+        }
+    }
+    if ids.len() < entries.len() {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    if !lacking_der.is_empty() {
+        lacking_der.sort_unstable();
+        let (sha256, der): (Vec<&str>, Vec<&[u8]>) = lacking_der.into_iter().unzip();
+        sqlx::query(
+            "update certificates c set der = u.der \
+             from unnest($1::text[], $2::bytea[]) as u(h, der) \
+             where c.sha256 = u.h and c.der is null",
+        )
+        .bind(sha256)
+        .bind(der)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// Insert `certs`, which were not known a moment ago; one inserted meanwhile by another
+/// transaction is skipped (and missing from the answer).
 async fn insert_identities(
     conn: &mut PgConnection,
     certs: &[&v1::Certificate],
-    sha256: &[String],
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+    sha256: &[&str],
+    first_seen: &[DateTime<Utc>],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
     let text =
         |f: fn(&v1::Certificate) -> &str| -> Vec<&str> { certs.iter().map(|c| f(c)).collect() };
     let opt = |f: fn(&v1::Certificate) -> Option<&str>| -> Vec<Option<&str>> {
@@ -105,7 +181,7 @@ async fn insert_identities(
         .iter()
         .map(|c| (!c.der.is_empty()).then_some(c.der.as_slice()))
         .collect();
-    sqlx::query(
+    sqlx::query_as(
         "insert into certificates (sha256, sha1, serial, subject, issuer, subject_cn, issuer_cn, \
              organization, email, inn, inn_le, ogrn, ogrnip, snils, not_before, not_after, \
              private_key_not_before, private_key_not_after, key_usage, extended_key_usage, \
@@ -114,17 +190,18 @@ async fn insert_identities(
          select h, s1, sn, sj, iss, scn, icn, org, em, inn, innle, ogrn, ogrnip, snils, nb, na, \
              knb, kna, array(select jsonb_array_elements_text(ku::jsonb)), \
              array(select jsonb_array_elements_text(eku::jsonb)), sa, pka, q, sst, ca, ss, aki, \
-             ski, der, $30 \
+             ski, der, at \
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
              $13::text[], $14::text[], $15::timestamptz[], $16::timestamptz[], \
              $17::timestamptz[], $18::timestamptz[], $19::text[], $20::text[], $21::text[], \
              $22::text[], $23::bool[], $24::text[], $25::bool[], $26::bool[], $27::text[], \
-             $28::text[], $29::bytea[]) \
+             $28::text[], $29::bytea[], $30::timestamptz[]) \
              as u(h, s1, sn, sj, iss, scn, icn, org, em, inn, innle, ogrn, ogrnip, snils, nb, \
-                 na, knb, kna, ku, eku, sa, pka, q, sst, ca, ss, aki, ski, der) \
+                 na, knb, kna, ku, eku, sa, pka, q, sst, ca, ss, aki, ski, der, at) \
          order by h \
-         on conflict (sha256) do nothing",
+         on conflict (sha256) do nothing \
+         returning id, sha256",
     )
     .bind(sha256)
     .bind(&sha1)
@@ -155,19 +232,7 @@ async fn insert_identities(
     .bind(opt(|c| c.authority_key_id.as_deref()))
     .bind(opt(|c| c.subject_key_id.as_deref()))
     .bind(&der)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    if der.iter().any(Option::is_some) {
-        sqlx::query(
-            "update certificates c set der = u.der \
-             from unnest($1::text[], $2::bytea[]) as u(h, der) \
-             where c.sha256 = u.h and c.der is null and u.der is not null",
-        )
-        .bind(sha256)
-        .bind(&der)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    .bind(first_seen)
+    .fetch_all(&mut *conn)
+    .await
 }

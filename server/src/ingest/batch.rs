@@ -1,0 +1,237 @@
+//! Storing a batch of reports from distinct agents.
+//!
+//! Most reports repeat what their host reported before. One autocommitted statement settles
+//! all of those: it moves each such agent's sequence and last-seen time, checking the stored
+//! content hash and sequence in the row it updates. The rest (changed, duplicate, unknown) go
+//! into one transaction that locks their agents' rows in id order, so concurrent batches
+//! cannot deadlock on them, checks each, and writes the changed inventories with one
+//! statement per table for all of them.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::store::{self, Changed};
+use super::{Applied, IngestError, Report};
+
+const CHANGED: Applied = Applied {
+    changed: true,
+    duplicate: false,
+};
+const UNCHANGED: Applied = Applied {
+    changed: false,
+    duplicate: false,
+};
+const DUPLICATE: Applied = Applied {
+    changed: false,
+    duplicate: true,
+};
+
+type Outcome = Result<Applied, IngestError>;
+
+/// Apply `reports` (one per agent at most) and answer each, in order. When the database
+/// refuses the transaction of the changed ones, each of them is tried alone, so one report
+/// the database cannot take fails by itself and the others are still stored.
+pub(super) async fn apply(pool: &PgPool, reports: &[Report]) -> Vec<Outcome> {
+    let seen = match retried(|| seen_again(pool, reports)).await {
+        Ok(seen) => seen,
+        Err(error) => return failed(reports.len(), &error),
+    };
+    let rest: Vec<Report> = reports
+        .iter()
+        .filter(|r| !seen.contains(&r.agent))
+        .cloned()
+        .collect();
+    let mut rest_outcomes = if rest.is_empty() {
+        Vec::new()
+    } else {
+        match retried(|| apply_in_transaction(pool, &rest)).await {
+            Ok(outcomes) => outcomes,
+            Err(error) if rest.len() > 1 => {
+                tracing::warn!(
+                    message = "A batch of reports failed; applying them one by one.",
+                    reports = rest.len(),
+                    %error
+                );
+                let mut outcomes = Vec::with_capacity(rest.len());
+                for report in &rest {
+                    let one = std::slice::from_ref(report);
+                    outcomes.push(match retried(|| apply_in_transaction(pool, one)).await {
+                        Ok(mut one) => one.pop().unwrap_or(Err(IngestError::UnknownAgent)),
+                        Err(error) => Err(IngestError::Database(error)),
+                    });
+                }
+                outcomes
+            }
+            Err(error) => failed(rest.len(), &error),
+        }
+    }
+    .into_iter();
+    reports
+        .iter()
+        .map(|r| {
+            if seen.contains(&r.agent) {
+                Ok(UNCHANGED)
+            } else {
+                rest_outcomes
+                    .next()
+                    .unwrap_or(Err(IngestError::UnknownAgent))
+            }
+        })
+        .collect()
+}
+
+/// Every report failed with `error` (the database's own words stay in the server's log).
+fn failed(count: usize, error: &sqlx::Error) -> Vec<Outcome> {
+    (0..count)
+        .map(|_| Err(IngestError::Database(clone_error(error))))
+        .collect()
+}
+
+fn clone_error(error: &sqlx::Error) -> sqlx::Error {
+    sqlx::Error::Protocol(error.to_string())
+}
+
+/// `attempt`, once more after a deadlock or serialization failure, which only say that a
+/// concurrent batch got in the way.
+async fn retried<T, F, Fut>(attempt: F) -> Result<T, sqlx::Error>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    match attempt().await {
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("40P01" | "40001")) => {
+            attempt().await
+        }
+        other => other,
+    }
+}
+
+/// Record the reports whose content is the stored one and whose sequence is new: the agents
+/// they moved. Each row's own lock and re-check make this safe against a concurrent report of
+/// the same agent.
+async fn seen_again(pool: &PgPool, reports: &[Report]) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let agents: Vec<Uuid> = reports.iter().map(|r| r.agent).collect();
+    let sequences: Vec<i64> = reports.iter().map(|r| r.sequence).collect();
+    let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_slice()).collect();
+    let received: Vec<DateTime<Utc>> = reports.iter().map(|r| r.received).collect();
+    let moved: Vec<Uuid> = sqlx::query_scalar(
+        "update agents g set last_seen_at = u.at, last_sequence = u.seq \
+         from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[]) \
+             as u(id, seq, hash, at) \
+         where g.id = u.id and g.revoked_at is null and g.last_sequence < u.seq \
+             and g.content_sha256 = u.hash \
+         returning g.id",
+    )
+    .bind(&agents)
+    .bind(&sequences)
+    .bind(&hashes)
+    .bind(&received)
+    .fetch_all(pool)
+    .await?;
+    Ok(moved.into_iter().collect())
+}
+
+/// An agent's stored state, read under its row lock.
+struct Stored {
+    last_sequence: i64,
+    same_content: bool,
+    last_seen: Option<DateTime<Utc>>,
+}
+
+/// Apply the reports [`seen_again`] did not settle, in one transaction.
+async fn apply_in_transaction(
+    pool: &PgPool,
+    reports: &[Report],
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let stored = lock(&mut tx, reports).await?;
+    let mut outcomes = Vec::with_capacity(reports.len());
+    let mut moved: Vec<&Report> = Vec::new();
+    let mut changed: Vec<Changed<'_>> = Vec::new();
+    for report in reports {
+        outcomes.push(match stored.get(&report.agent) {
+            None => Err(IngestError::UnknownAgent),
+            Some(s) if report.sequence <= s.last_sequence => Ok(DUPLICATE),
+            // Another server process stored this content meanwhile.
+            Some(s) if s.same_content => {
+                moved.push(report);
+                Ok(UNCHANGED)
+            }
+            Some(s) => match report.check() {
+                Err(refused) => Err(refused),
+                Ok(()) => {
+                    moved.push(report);
+                    changed.push(Changed {
+                        agent: report.agent,
+                        inventory: &report.inventory,
+                        received: report.received,
+                        previous_seen: s.last_seen,
+                    });
+                    Ok(CHANGED)
+                }
+            },
+        });
+    }
+    if !moved.is_empty() {
+        sqlx::query(
+            "update agents g set last_seen_at = u.at, last_sequence = u.seq, \
+                 content_sha256 = u.hash \
+             from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[]) \
+                 as u(id, seq, hash, at) \
+             where g.id = u.id",
+        )
+        .bind(moved.iter().map(|r| r.agent).collect::<Vec<_>>())
+        .bind(moved.iter().map(|r| r.sequence).collect::<Vec<_>>())
+        .bind(
+            moved
+                .iter()
+                .map(|r| r.content_hash.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(moved.iter().map(|r| r.received).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !changed.is_empty() {
+        store::replace(&mut tx, &changed).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Lock the reporting agents' rows, in id order, and read what is stored for them. Revoked
+/// and unknown agents are absent from the answer.
+async fn lock(
+    conn: &mut PgConnection,
+    reports: &[Report],
+) -> Result<HashMap<Uuid, Stored>, sqlx::Error> {
+    let agents: Vec<Uuid> = reports.iter().map(|r| r.agent).collect();
+    let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_slice()).collect();
+    let rows: Vec<(Uuid, i64, bool, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select g.id, g.last_sequence, g.content_sha256 is not distinct from u.hash, \
+             g.last_seen_at \
+         from agents g join unnest($1::uuid[], $2::bytea[]) as u(id, hash) on u.id = g.id \
+         where g.revoked_at is null \
+         order by g.id for update of g",
+    )
+    .bind(&agents)
+    .bind(&hashes)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(agent, last_sequence, same_content, last_seen)| {
+            (
+                agent,
+                Stored {
+                    last_sequence,
+                    same_content,
+                    last_seen,
+                },
+            )
+        })
+        .collect())
+}

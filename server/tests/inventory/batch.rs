@@ -1,0 +1,312 @@
+//! Reports stored together in one transaction: the same rows as one by one, every outcome
+//! answered to its own report, and one report the database refuses fails alone.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+use tokenwatch_proto::v1;
+use tokenwatch_server::ingest::{
+    Applied, Ingest, IngestError, IngestOptions, apply_report, apply_together,
+};
+use uuid::Uuid;
+
+use crate::support::*;
+
+const CHANGED: Applied = Applied {
+    changed: true,
+    duplicate: false,
+};
+const UNCHANGED: Applied = Applied {
+    changed: false,
+    duplicate: false,
+};
+const DUPLICATE: Applied = Applied {
+    changed: false,
+    duplicate: true,
+};
+
+/// Host `i`'s inventory in `round`: hosts differ in what they hold, and the second round takes
+/// things away and adds a finding, so sightings go as well as come.
+fn inventory(i: usize, round: usize) -> v1::Inventory {
+    let mut inv = workstation(&format!("ws-{i:02}"));
+    inv.containers.truncate(10 - i % 4);
+    if i % 2 == 1 {
+        inv.tokens.clear();
+    }
+    if round == 1 {
+        inv.certificates.truncate(40 + i % 3);
+        inv.containers.truncate(5);
+        inv.readers[0].card_present = !inv.readers[0].card_present;
+        inv.findings.push(v1::Finding {
+            code: "container.incomplete".into(),
+            severity: v1::Severity::Warning.into(),
+            subject: format!("ws-{i:02}"),
+            message: "m".into(),
+            remediation: "r".into(),
+        });
+    }
+    inv
+}
+
+/// Everything stored about `agent`, with identities by their natural keys, for comparing two
+/// hosts' rows.
+async fn host_rows(pool: &PgPool, agent: Uuid) -> Vec<String> {
+    let queries = [
+        "select (to_jsonb(t) - 'agent_id')::text from hosts t where agent_id = $1",
+        "select (to_jsonb(t) - 'agent_id')::text from host_readers t where agent_id = $1 order by ordinal",
+        "select (to_jsonb(t) - 'agent_id')::text from host_tokens t where agent_id = $1 order by ordinal",
+        "select (to_jsonb(t) - 'agent_id' - 'container_id')::text from host_containers t \
+         where agent_id = $1 order by ordinal",
+        "select (to_jsonb(t) - 'agent_id')::text from host_findings t where agent_id = $1 order by ordinal",
+        "select (to_jsonb(t) - 'agent_id')::text from host_collectors t where agent_id = $1 order by ordinal",
+        "select concat_ws(' ', k.model, k.serial, s.first_seen_at, s.last_seen_at, s.present) \
+         from token_sightings s join tokens k on k.id = s.token_id where s.agent_id = $1 \
+         order by 1",
+        "select concat_ws(' ', c.sha256, s.first_seen_at, s.last_seen_at, s.present, s.sources, \
+             s.issuer_present) \
+         from certificate_sightings s join certificates c on c.id = s.certificate_id \
+         where s.agent_id = $1 order by 1",
+        "select concat_ws(' ', c.path, c.name, c.first_seen_at, s.first_seen_at, s.last_seen_at, \
+             s.present) \
+         from container_sightings s join containers c on c.id = s.container_id \
+         where s.agent_id = $1 order by 1",
+        "select concat_ws(' ', last_sequence, last_seen_at, encode(content_sha256, 'hex')) \
+         from agents where id = $1",
+    ];
+    let mut rows = Vec::new();
+    for sql in queries {
+        let found: Vec<String> = sqlx::query_scalar(sql)
+            .bind(agent)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        rows.push(found.join("\n"));
+    }
+    rows
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_batch_stores_what_reports_alone_store(pool: PgPool) {
+    let office = office(&pool, "Головной офис").await;
+    let mut together = Vec::new();
+    let mut alone = Vec::new();
+    for i in 0..8 {
+        together.push(agent(&pool, office, &format!("ws-{i:02}")).await);
+        alone.push(agent(&pool, office, &format!("ws-{i:02}")).await);
+    }
+    let times = [base(), base() + Duration::hours(1)];
+    for (round, &at) in times.iter().enumerate() {
+        let reports = together
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (*a, request(round as u64 + 1, &inventory(i, round)), at))
+            .collect();
+        let outcomes = apply_together(&pool, reports).await;
+        assert!(
+            outcomes.iter().all(|o| matches!(o, Ok(a) if *a == CHANGED)),
+            "{outcomes:?}"
+        );
+        for (i, a) in alone.iter().enumerate() {
+            let applied = apply_report(
+                &pool,
+                *a,
+                &request(round as u64 + 1, &inventory(i, round)),
+                at,
+            )
+            .await
+            .unwrap();
+            assert_eq!(applied, CHANGED);
+        }
+    }
+    for (a, b) in together.iter().zip(&alone) {
+        let (batched, single) = (host_rows(&pool, *a).await, host_rows(&pool, *b).await);
+        assert_eq!(batched, single);
+        // Certificates were taken away: gone, last seen at the first report.
+        assert!(
+            batched[7].contains(&format!("{}+00 f ", times[0].format("%Y-%m-%d %H:%M:%S"))),
+            "{}",
+            batched[7]
+        );
+    }
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn each_report_in_a_batch_gets_its_own_answer(pool: PgPool) {
+    let office = office(&pool, "Филиал Тверь").await;
+    let [fresh, same, old, revoked] = [
+        agent(&pool, office, "fresh").await,
+        agent(&pool, office, "same").await,
+        agent(&pool, office, "old").await,
+        agent(&pool, office, "revoked").await,
+    ];
+    let t0 = base();
+    let t1 = t0 + Duration::minutes(15);
+    for a in [same, old] {
+        apply_report(&pool, a, &request(5, &workstation("ws")), t0)
+            .await
+            .unwrap();
+    }
+    sqlx::query("update agents set revoked_at = $2 where id = $1")
+        .bind(revoked)
+        .bind(t0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut invalid = request(1, &workstation("ws"));
+    invalid.inventory.as_mut().unwrap().schema = "something/else".into();
+
+    let outcomes = apply_together(
+        &pool,
+        vec![
+            (fresh, request(1, &workstation("ws")), t1),
+            (same, request(6, &workstation("ws")), t1),
+            (old, request(5, &workstation("ws")), t1),
+            (revoked, request(1, &workstation("ws")), t1),
+            (Uuid::new_v4(), request(1, &workstation("ws")), t1),
+            (fresh, invalid, t1),
+            // A second report of one agent goes into the next transaction, after the first.
+            (fresh, request(2, &workstation("ws-renamed")), t1),
+        ],
+    )
+    .await;
+    let summary: Vec<String> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(a) if *a == CHANGED => "changed".into(),
+            Ok(a) if *a == UNCHANGED => "unchanged".into(),
+            Ok(a) if *a == DUPLICATE => "duplicate".into(),
+            Err(IngestError::UnknownAgent) => "unknown".into(),
+            Err(IngestError::Invalid(_)) => "invalid".into(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "changed",
+            "unchanged",
+            "duplicate",
+            "unknown",
+            "unknown",
+            "invalid",
+            "changed"
+        ]
+    );
+    let agents: Vec<(Uuid, i64, Option<DateTime<Utc>>)> =
+        sqlx::query_as("select id, last_sequence, last_seen_at from agents order by hostname")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected = |id: Uuid| agents.iter().find(|r| r.0 == id).map(|r| (r.1, r.2));
+    assert_eq!(expected(fresh), Some((2, Some(t1))));
+    assert_eq!(expected(same), Some((6, Some(t1))));
+    assert_eq!(expected(old), Some((5, Some(t0))));
+    assert_eq!(expected(revoked), Some((0, None)));
+    let hostname: String = sqlx::query_scalar("select hostname from hosts where agent_id = $1")
+        .bind(fresh)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(hostname, "ws-renamed");
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_report_the_database_refuses_fails_alone(pool: PgPool) {
+    // A rule of the database's own that this one report breaks: the batch is rolled back and
+    // every report is tried again by itself.
+    sqlx::raw_sql(
+        "create function refuse_poison() returns trigger language plpgsql as $$ \
+         begin \
+             if new.hostname = 'poison' then raise exception 'refused by a trigger'; end if; \
+             return new; \
+         end $$; \
+         create trigger refuse_poison before insert or update on hosts \
+             for each row execute function refuse_poison();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let office = office(&pool, "Головной офис").await;
+    let mut agents = Vec::new();
+    for name in ["ws-01", "poison", "ws-03", "ws-04"] {
+        agents.push((agent(&pool, office, name).await, name));
+    }
+    let outcomes = apply_together(
+        &pool,
+        agents
+            .iter()
+            .map(|(a, name)| (*a, request(1, &workstation(name)), base()))
+            .collect(),
+    )
+    .await;
+    assert!(
+        matches!(outcomes[1], Err(IngestError::Database(_))),
+        "{outcomes:?}"
+    );
+    for i in [0, 2, 3] {
+        assert!(matches!(outcomes[i], Ok(a) if a == CHANGED), "{outcomes:?}");
+    }
+    let stored: Vec<String> = sqlx::query_scalar("select hostname from hosts order by hostname")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, ["ws-01", "ws-03", "ws-04"]);
+    let sequence: i64 = sqlx::query_scalar("select last_sequence from agents where id = $1")
+        .bind(agents[1].0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        sequence, 0,
+        "the refused report must not be taken as applied"
+    );
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn the_queue_answers_many_concurrent_reporters(pool: PgPool) {
+    let office = office(&pool, "Головной офис").await;
+    let ingest = Ingest::start(
+        pool.clone(),
+        IngestOptions {
+            writers: 2,
+            max_batch: 8,
+            capacity: 16,
+        },
+    );
+    let mut agents = Vec::new();
+    for i in 0..40 {
+        agents.push(agent(&pool, office, &format!("ws-{i:02}")).await);
+    }
+    // Three reports per agent, each sent once the previous is answered, as agents do: the
+    // first and third change the inventory, the second repeats the first.
+    let mut tasks = Vec::new();
+    for (i, a) in agents.iter().copied().enumerate() {
+        let ingest = ingest.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for (sequence, round) in [(1, 0), (2, 0), (3, 1)] {
+                let at = base() + Duration::minutes(sequence);
+                let report = request(sequence as u64, &inventory(i, round));
+                answers.push(ingest.apply(a, report, at).await.unwrap());
+            }
+            answers
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), [CHANGED, UNCHANGED, CHANGED]);
+    }
+    assert_eq!(count(&pool, "select count(*) from hosts").await, 40);
+    let sequences: Vec<i64> = sqlx::query_scalar("select distinct last_sequence from agents")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sequences, [3]);
+    // Round 1 keeps 5 containers on every host.
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from container_sightings where present"
+        )
+        .await,
+        200
+    );
+}
