@@ -21,7 +21,8 @@ pub(super) async fn report(
     api.limiter
         .check(identity.agent, Instant::now())
         .map_err(GrpcError::RateLimited)?;
-    let applied = ingest::apply_report(&api.pool, identity.agent, request.get_ref(), now).await?;
+    let applied = ingest::apply_report(&api.pool, identity.agent, request.get_ref(), now).await;
+    let applied = api.metrics.count_report(applied)?;
     tracing::debug!(
         message = "Report applied.",
         changed = applied.changed,
