@@ -55,7 +55,7 @@ pub struct ServeArgs {
     /// Address for the agents' gRPC endpoint [default: 0.0.0.0:50051].
     #[arg(long, env = "TOKENWATCH_GRPC_LISTEN")]
     pub grpc_listen: Option<SocketAddr>,
-    /// Address for /healthz and /readyz [default: 127.0.0.1:8080].
+    /// Address for /healthz, /readyz and /metrics [default: 127.0.0.1:8080].
     #[arg(long, env = "TOKENWATCH_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
     /// Directory for the agent CA and server certificate [default: /var/lib/tokenwatch].

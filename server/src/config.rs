@@ -45,11 +45,19 @@ pub struct GrpcConfig {
     pub max_message_size: usize,
 }
 
-/// `[http]`: health endpoints.
+/// `[http]`: health endpoints and Prometheus metrics.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// A file holding the token `GET /metrics` requires as `Authorization: Bearer <token>`.
+    /// The metrics name people (certificate subjects), so a listener reachable beyond this host
+    /// should have one; without it `/metrics` is open to whoever reaches the listener.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_bearer_token_file: Option<PathBuf>,
+    /// The inventory gauges are computed from the database at most once per this span; scrapes
+    /// in between get the same values. Counters are always current.
+    pub metrics_max_age: Span,
 }
 
 /// `[tls]`: the server's certificate. Without `cert`/`key`, one is issued by the agent CA for
@@ -200,6 +208,10 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_bearer_token_file: None,
+            // Prometheus scrapes every 15 s to 1 min: one scraper costs at most one computation
+            // per scrape, and several (an HA pair, a second team's) share it.
+            metrics_max_age: Span::from_secs(15),
         }
     }
 }

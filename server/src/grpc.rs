@@ -29,6 +29,7 @@ use tonic::{Request, Response, Status};
 
 use crate::config::Config;
 use crate::ingest::{Ingest, IngestError, IngestOptions};
+use crate::metrics::{EnrollOutcome, Metrics};
 use crate::pki::{Pki, PkiError};
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -66,6 +67,7 @@ pub(crate) struct AgentApi {
     renew_grace: Duration,
     limiter: limit::RateLimiter,
     ingest: Ingest,
+    metrics: Arc<Metrics>,
 }
 
 /// Serve the agent service on `listener` until `shutdown` completes.
@@ -73,6 +75,7 @@ pub(crate) async fn serve(
     config: &Config,
     pool: PgPool,
     pki: Arc<Pki>,
+    metrics: Arc<Metrics>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
@@ -92,6 +95,7 @@ pub(crate) async fn serve(
             config.agents.report_interval.get(),
             config.agents.report_burst,
         ),
+        metrics,
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AgentServiceServer<AgentApi>>().await;
@@ -118,7 +122,9 @@ impl AgentService for AgentApi {
         &self,
         request: Request<EnrollRequest>,
     ) -> Result<Response<EnrollResponse>, Status> {
-        respond(enroll::enroll(self, request.into_inner()).await)
+        let result = enroll::enroll(self, request.into_inner()).await;
+        self.metrics.count_enrollment(enroll_outcome(&result));
+        respond(result)
     }
 
     #[tracing::instrument(level = "error", skip_all, fields(rpc = "Report", agent = tracing::field::Empty))]
@@ -140,6 +146,18 @@ impl AgentService for AgentApi {
 
 fn respond<T>(result: Result<T, GrpcError>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
+}
+
+/// How an enrolment ended, by the same distinctions the agent is given.
+fn enroll_outcome(result: &Result<EnrollResponse, GrpcError>) -> EnrollOutcome {
+    match result {
+        Ok(_) => EnrollOutcome::Enrolled,
+        Err(GrpcError::EnrollDenied(_)) => EnrollOutcome::Refused,
+        Err(GrpcError::Invalid(_) | GrpcError::Pki(PkiError::InvalidCsr(_))) => {
+            EnrollOutcome::Invalid
+        }
+        Err(_) => EnrollOutcome::Failed,
+    }
 }
 
 // === impl GrpcError ===

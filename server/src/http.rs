@@ -1,43 +1,78 @@
-//! Health endpoints over plain HTTP: `GET /healthz` (the process is up) and `GET /readyz` (the
-//! database answers and every migration this build knows is applied).
+//! Plain HTTP: `GET /healthz` (the process is up), `GET /readyz` (the database answers and every
+//! migration this build knows is applied) and `GET /metrics` (Prometheus, see [`crate::metrics`]).
+//!
+//! `/metrics` names people (certificate subjects). With `http.metrics_bearer_token_file` it
+//! requires that token; the health endpoints stay open, since load balancers probe them.
+
+mod bearer;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::PgPool;
 
 use crate::db::MIGRATOR;
+use crate::metrics::{self, Metrics};
+
+pub use bearer::{BearerToken, TokenError};
+
+/// What the HTTP handlers share.
+#[derive(Clone, Debug)]
+pub struct HttpState {
+    pub pool: PgPool,
+    pub metrics: Arc<Metrics>,
+    /// Required by `/metrics` when set.
+    pub metrics_token: Option<BearerToken>,
+}
 
 /// The HTTP routes.
-pub fn router(pool: PgPool) -> Router {
+pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(pool)
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 /// Serve [`router`] on `listener` until `shutdown` completes.
 pub(crate) async fn serve(
-    pool: PgPool,
+    state: HttpState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(pool))
+    warn_if_open(listener.local_addr()?, state.metrics_token.as_ref());
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// A listener other hosts can reach, serving names without a token, is worth a warning; it is
+/// not refused, because a private network or a proxy in front may be the operator's choice.
+fn warn_if_open(addr: SocketAddr, token: Option<&BearerToken>) {
+    if token.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            message = "GET /metrics is served without a token on a non-loopback address; \
+                       set http.metrics_bearer_token_file.",
+            %addr,
+        );
+    }
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
+async fn readyz(State(state): State<HttpState>) -> (StatusCode, &'static str) {
     let applied: Result<Vec<i64>, sqlx::Error> =
         sqlx::query_scalar("select version from _sqlx_migrations where success")
-            .fetch_all(&pool)
+            .fetch_all(&state.pool)
             .await;
     match applied {
         Ok(applied) => {
@@ -50,6 +85,27 @@ async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
         Err(error) => {
             tracing::warn!(message = "Readiness check failed.", %error);
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+    }
+}
+
+async fn metrics(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        if !token.admits(&headers) {
+            // One answer for a missing and a wrong token.
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(WWW_AUTHENTICATE, "Bearer realm=\"tokenwatch\"")],
+                "a valid bearer token is required\n",
+            )
+                .into_response();
+        }
+    }
+    match state.metrics.render(&state.pool).await {
+        Ok(body) => ([(CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response(),
+        Err(error) => {
+            tracing::warn!(message = "Metrics unavailable.", %error);
+            (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable\n").into_response()
         }
     }
 }

@@ -14,6 +14,7 @@ mod grpc;
 pub mod http;
 pub mod ingest;
 pub mod inventory;
+pub mod metrics;
 pub mod pki;
 pub mod registry;
 
@@ -30,7 +31,7 @@ pub use config::Config;
 pub struct Listeners {
     /// Agents' gRPC over TLS.
     pub grpc: TcpListener,
-    /// Health endpoints.
+    /// Health endpoints and metrics.
     pub http: TcpListener,
 }
 
@@ -42,6 +43,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     config.validate()?;
+    // Before anything else starts: an unusable token file is a configuration error.
+    let metrics_token = config
+        .http
+        .metrics_bearer_token_file
+        .as_deref()
+        .map(http::BearerToken::read)
+        .transpose()?;
     let pool = db::connect(
         config.database.url.expose(),
         config.database.max_connections,
@@ -56,6 +64,7 @@ pub async fn run(
             .context("loading the PKI")??
     };
     let pki = Arc::new(pki);
+    let metrics = Arc::new(metrics::Metrics::new(config.http.metrics_max_age.get()));
     tracing::info!(
         message = "Serving.",
         grpc = %listeners.grpc.local_addr()?,
@@ -75,10 +84,16 @@ pub async fn run(
         &config,
         pool.clone(),
         pki,
+        Arc::clone(&metrics),
         listeners.grpc,
         wait(stopped.clone()),
     );
-    let http = http::serve(pool.clone(), listeners.http, wait(stopped));
+    let state = http::HttpState {
+        pool: pool.clone(),
+        metrics,
+        metrics_token,
+    };
+    let http = http::serve(state, listeners.http, wait(stopped));
     // The first to fail stops the other.
     tokio::try_join!(async { grpc.await.context("gRPC server") }, async {
         http.await.context("HTTP server")

@@ -24,7 +24,8 @@ pub(super) async fn report(
     let applied = api
         .ingest
         .apply(identity.agent, request.into_inner(), now)
-        .await?;
+        .await;
+    let applied = api.metrics.count_report(applied)?;
     tracing::debug!(
         message = "Report applied.",
         changed = applied.changed,

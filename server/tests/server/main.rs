@@ -6,6 +6,12 @@
 mod agents;
 // The operator's commands through the built binary.
 mod cli;
+// Reading the exposition back, and promtool.
+mod exposition;
+// GET /metrics: series, values, the bearer token and the cache.
+mod metrics;
+// The shipped Prometheus alert rules, through promtool.
+mod rules;
 // /healthz, /readyz, gRPC health, shutdown and several processes.
 mod runtime;
 mod support;
