@@ -32,6 +32,24 @@ pub struct Applied {
     pub duplicate: bool,
 }
 
+impl Applied {
+    /// The inventory was written.
+    pub const CHANGED: Self = Self {
+        changed: true,
+        duplicate: false,
+    };
+    /// The stored inventory was confirmed: only the host's last-seen time moved.
+    pub const UNCHANGED: Self = Self {
+        changed: false,
+        duplicate: false,
+    };
+    /// A sequence already applied: nothing was written.
+    pub const DUPLICATE: Self = Self {
+        changed: false,
+        duplicate: true,
+    };
+}
+
 /// Why a report was refused. Database detail never reaches the agent.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -16,18 +16,9 @@ use uuid::Uuid;
 use super::store::{self, Changed};
 use super::{Applied, IngestError, Report};
 
-const CHANGED: Applied = Applied {
-    changed: true,
-    duplicate: false,
-};
-const UNCHANGED: Applied = Applied {
-    changed: false,
-    duplicate: false,
-};
-const DUPLICATE: Applied = Applied {
-    changed: false,
-    duplicate: true,
-};
+const CHANGED: Applied = Applied::CHANGED;
+const UNCHANGED: Applied = Applied::UNCHANGED;
+const DUPLICATE: Applied = Applied::DUPLICATE;
 
 type Outcome = Result<Applied, IngestError>;
 

@@ -11,18 +11,9 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-const CHANGED: Applied = Applied {
-    changed: true,
-    duplicate: false,
-};
-const UNCHANGED: Applied = Applied {
-    changed: false,
-    duplicate: false,
-};
-const DUPLICATE: Applied = Applied {
-    changed: false,
-    duplicate: true,
-};
+const CHANGED: Applied = Applied::CHANGED;
+const UNCHANGED: Applied = Applied::UNCHANGED;
+const DUPLICATE: Applied = Applied::DUPLICATE;
 
 /// Host `i`'s inventory in `round`: hosts differ in what they hold, and the second round takes
 /// things away and adds a finding, so sightings go as well as come.
