@@ -18,6 +18,7 @@ use uuid::Uuid;
 mod batch;
 mod convert;
 mod queue;
+mod sections;
 mod store;
 mod validate;
 

@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::store::{self, Changed};
-use super::{Applied, IngestError, Report};
+use super::{Applied, IngestError, Report, sections};
 
 const CHANGED: Applied = Applied::CHANGED;
 const UNCHANGED: Applied = Applied::UNCHANGED;
@@ -130,6 +130,8 @@ struct Stored {
     last_sequence: i64,
     same_content: bool,
     last_seen: Option<DateTime<Utc>>,
+    /// The hashes of the host's stored lists.
+    sections: Option<serde_json::Value>,
 }
 
 /// Apply the reports [`seen_again`] did not settle, in one transaction.
@@ -155,11 +157,14 @@ async fn apply_in_transaction(
                 Err(refused) => Err(refused),
                 Ok(()) => {
                     moved.push(report);
+                    let hashes = sections::hashes(&report.inventory);
                     changed.push(Changed {
                         agent: report.agent,
                         inventory: &report.inventory,
                         received: report.received,
                         previous_seen: s.last_seen,
+                        write: sections::differing(s.sections.as_ref(), &hashes),
+                        section_hashes: sections::to_json(&hashes),
                     });
                     Ok(CHANGED)
                 }
@@ -193,6 +198,10 @@ async fn apply_in_transaction(
     Ok(outcomes)
 }
 
+/// An agent's id, last sequence, whether the report's hash is the stored one, last-seen time
+/// and its host's list hashes as JSON text.
+type StoredRow = (Uuid, i64, bool, Option<DateTime<Utc>>, Option<String>);
+
 /// Lock the reporting agents' rows, in id order, and read what is stored for them. Revoked
 /// and unknown agents are absent from the answer.
 async fn lock(
@@ -201,10 +210,11 @@ async fn lock(
 ) -> Result<HashMap<Uuid, Stored>, sqlx::Error> {
     let agents: Vec<Uuid> = reports.iter().map(|r| r.agent).collect();
     let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_slice()).collect();
-    let rows: Vec<(Uuid, i64, bool, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let rows: Vec<StoredRow> = sqlx::query_as(
         "select g.id, g.last_sequence, g.content_sha256 is not distinct from u.hash, \
-             g.last_seen_at \
+             g.last_seen_at, h.section_sha256::text \
          from agents g join unnest($1::uuid[], $2::bytea[]) as u(id, hash) on u.id = g.id \
+         left join hosts h on h.agent_id = g.id \
          where g.revoked_at is null \
          order by g.id for update of g",
     )
@@ -214,15 +224,18 @@ async fn lock(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(agent, last_sequence, same_content, last_seen)| {
-            (
-                agent,
-                Stored {
-                    last_sequence,
-                    same_content,
-                    last_seen,
-                },
-            )
-        })
+        .map(
+            |(agent, last_sequence, same_content, last_seen, sections)| {
+                (
+                    agent,
+                    Stored {
+                        last_sequence,
+                        same_content,
+                        last_seen,
+                        sections: sections.and_then(|s| serde_json::from_str(&s).ok()),
+                    },
+                )
+            },
+        )
         .collect())
 }

@@ -11,18 +11,24 @@ use tokenwatch_proto::v1;
 use uuid::Uuid;
 
 use super::convert;
+use super::sections::Sections;
 
 mod certificates;
 mod current;
 mod devices;
 
 /// A report whose inventory differs from the stored one.
+#[derive(Clone)]
 pub(crate) struct Changed<'a> {
     pub(crate) agent: Uuid,
     pub(crate) inventory: &'a v1::Inventory,
     pub(crate) received: DateTime<Utc>,
     /// The agent's previous report: the last time what goes missing now was seen.
     pub(crate) previous_seen: Option<DateTime<Utc>>,
+    /// The lists that differ from the stored ones: only these are written.
+    pub(crate) write: Sections,
+    /// The hashes of this report's lists, as stored on the host.
+    pub(crate) section_hashes: String,
 }
 
 /// Replace the stored inventory of every agent in `changed` with its report's.
@@ -31,12 +37,29 @@ pub(crate) async fn replace(
     changed: &[Changed<'_>],
 ) -> Result<(), sqlx::Error> {
     hosts(conn, changed).await?;
-    devices::tokens(conn, changed).await?;
-    devices::containers(conn, changed).await?;
-    certificates::certificates(conn, changed).await?;
-    current::readers(conn, changed).await?;
-    current::findings(conn, changed).await?;
-    current::collectors(conn, changed).await?;
+    // Tokens before certificates, as everywhere: shared rows are taken in one order.
+    let only = |wanted: fn(&Sections) -> bool| -> Vec<Changed<'_>> {
+        changed
+            .iter()
+            .filter(|c| wanted(&c.write))
+            .cloned()
+            .collect()
+    };
+    let tokens = only(|s| s.tokens);
+    if !tokens.is_empty() {
+        devices::tokens(conn, &tokens).await?;
+    }
+    let containers = only(|s| s.containers);
+    if !containers.is_empty() {
+        devices::containers(conn, &containers).await?;
+    }
+    let certificates = only(|s| s.certificates);
+    if !certificates.is_empty() {
+        certificates::certificates(conn, &certificates).await?;
+    }
+    current::readers(conn, &only(|s| s.readers)).await?;
+    current::findings(conn, &only(|s| s.findings)).await?;
+    current::collectors(conn, &only(|s| s.collectors)).await?;
     trim(conn, changed).await?;
     Ok(())
 }
@@ -290,17 +313,19 @@ async fn hosts(conn: &mut PgConnection, changed: &[Changed<'_>]) -> Result<(), s
         .collect();
     sqlx::query(
         "insert into hosts (agent_id, hostname, os, os_version, arch, agent_version, \
-             collected_at, components, csp_license_expires, csp_license_demo, updated_at) \
-         select a, hn, os, osv, ar, av, ca, co::jsonb, le, ld, up \
+             collected_at, components, csp_license_expires, csp_license_demo, updated_at, \
+             section_sha256) \
+         select a, hn, os, osv, ar, av, ca, co::jsonb, le, ld, up, sh::jsonb \
          from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
              $7::timestamptz[], $8::text[], $9::timestamptz[], $10::bool[], \
-             $11::timestamptz[]) as u(a, hn, os, osv, ar, av, ca, co, le, ld, up) \
+             $11::timestamptz[], $12::text[]) as u(a, hn, os, osv, ar, av, ca, co, le, ld, up, sh) \
          on conflict (agent_id) do update set hostname = excluded.hostname, os = excluded.os, \
              os_version = excluded.os_version, arch = excluded.arch, \
              agent_version = excluded.agent_version, collected_at = excluded.collected_at, \
              components = excluded.components, \
              csp_license_expires = excluded.csp_license_expires, \
-             csp_license_demo = excluded.csp_license_demo, updated_at = excluded.updated_at",
+             csp_license_demo = excluded.csp_license_demo, updated_at = excluded.updated_at, \
+             section_sha256 = excluded.section_sha256",
     )
     .bind(changed.iter().map(|c| c.agent).collect::<Vec<_>>())
     .bind(text(|h| h.hostname.trim()))
@@ -323,6 +348,12 @@ async fn hosts(conn: &mut PgConnection, changed: &[Changed<'_>]) -> Result<(), s
     .bind(license.iter().map(|l| l.0).collect::<Vec<_>>())
     .bind(license.iter().map(|l| l.1).collect::<Vec<_>>())
     .bind(changed.iter().map(|c| c.received).collect::<Vec<_>>())
+    .bind(
+        changed
+            .iter()
+            .map(|c| c.section_hashes.as_str())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -301,3 +301,84 @@ async fn the_queue_answers_many_concurrent_reporters(pool: PgPool) {
         200
     );
 }
+
+/// The transaction ids that wrote each row of `table`: equal before and after means untouched.
+async fn writers_of(pool: &PgPool, table: &str) -> Vec<String> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select xmin::text from {table} order by ctid"
+    )))
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_changed_report_rewrites_only_the_lists_that_differ(pool: PgPool) {
+    let office = office(&pool, "Головной офис").await;
+    let agent = agent(&pool, office, "buh-01").await;
+    let t0 = base();
+    let t1 = t0 + Duration::hours(1);
+    let t2 = t0 + Duration::hours(2);
+    let first = workstation("buh-01");
+    apply_report(&pool, agent, &request(1, &first), t0)
+        .await
+        .unwrap();
+    let untouched = [
+        "tokens",
+        "token_sightings",
+        "host_tokens",
+        "containers",
+        "container_sightings",
+        "host_containers",
+        "certificates",
+        "certificate_sightings",
+        "host_findings",
+        "host_collectors",
+    ];
+    let mut before = Vec::new();
+    for table in untouched {
+        before.push(writers_of(&pool, table).await);
+    }
+    let readers_before = writers_of(&pool, "host_readers").await;
+
+    // A card pulled out: only the readers differ.
+    let mut pulled = first.clone();
+    pulled.readers[0].card_present = !pulled.readers[0].card_present;
+    let applied = apply_report(&pool, agent, &request(2, &pulled), t1)
+        .await
+        .unwrap();
+    assert_eq!(applied, CHANGED);
+    for (table, rows) in untouched.iter().zip(&before) {
+        assert_eq!(
+            &writers_of(&pool, table).await,
+            rows,
+            "{table} was rewritten"
+        );
+    }
+    assert_ne!(writers_of(&pool, "host_readers").await, readers_before);
+    let card: bool = sqlx::query_scalar("select card_present from host_readers where ordinal = 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(card, pulled.readers[0].card_present);
+
+    // Then a certificate removed: its sighting goes, last seen at the report before.
+    let mut fewer = pulled.clone();
+    let removed = fewer.certificates.pop().unwrap();
+    apply_report(&pool, agent, &request(3, &fewer), t2)
+        .await
+        .unwrap();
+    let gone: Vec<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select c.sha256, s.last_seen_at from certificate_sightings s \
+         join certificates c on c.id = s.certificate_id where not s.present",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(gone, [(removed.sha256.to_ascii_lowercase(), Some(t1))]);
+    assert_eq!(
+        writers_of(&pool, "container_sightings").await,
+        before[4],
+        "containers did not change"
+    );
+}
