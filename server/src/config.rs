@@ -26,6 +26,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub agent_ca: AgentCaConfig,
     pub agents: AgentsConfig,
+    pub alerts: AlertsConfig,
 }
 
 /// `[database]`
@@ -98,6 +99,25 @@ pub struct AgentsConfig {
     pub report_burst: u32,
 }
 
+/// `[alerts]`: the defaults of the alert rules; `office_alert_settings` overrides the
+/// thresholds per office.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// How often the rules are evaluated (by one server process at a time).
+    pub evaluation_interval: Span,
+    /// Days before a certificate, private key or licence ends at which a warning fires...
+    pub warning_days: u32,
+    /// ...and at which it becomes critical.
+    pub critical_days: u32,
+    /// How often agents report (their `--interval`).
+    pub agent_interval: Span,
+    /// An agent silent for more than this many intervals fires `agent.silent`.
+    pub silent_after_intervals: u32,
+    /// An unacknowledged critical alert is notified again after this long.
+    pub repeat_interval: Span,
+}
+
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -163,6 +183,24 @@ impl Config {
         if self.agents.certificate_validity.get() < std::time::Duration::from_secs(3600) {
             return invalid("agents.certificate_validity must be at least 1h");
         }
+        if self.alerts.critical_days > self.alerts.warning_days {
+            return invalid("alerts.critical_days must not exceed alerts.warning_days");
+        }
+        if self.alerts.silent_after_intervals == 0 {
+            return invalid("alerts.silent_after_intervals must be at least 1");
+        }
+        for (name, span) in [
+            (
+                "alerts.evaluation_interval",
+                self.alerts.evaluation_interval,
+            ),
+            ("alerts.agent_interval", self.alerts.agent_interval),
+            ("alerts.repeat_interval", self.alerts.repeat_interval),
+        ] {
+            if span.get().is_zero() {
+                return Err(ConfigError::Invalid(format!("{name} must be positive")));
+            }
+        }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections must be at least 1");
         }
@@ -182,6 +220,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             agent_ca: AgentCaConfig::default(),
             agents: AgentsConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -223,6 +262,19 @@ impl Default for AgentsConfig {
             renew_grace: Span::from_secs(86_400),
             report_interval: Span::from_secs(10),
             report_burst: 5,
+        }
+    }
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            evaluation_interval: Span::from_secs(60),
+            warning_days: 30,
+            critical_days: 14,
+            agent_interval: Span::from_secs(15 * 60),
+            silent_after_intervals: 3,
+            repeat_interval: Span::from_secs(86_400),
         }
     }
 }
