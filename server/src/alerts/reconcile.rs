@@ -1,0 +1,434 @@
+//! Bringing the stored alerts in line with the desired set, in the caller's transaction: new
+//! problems fire, changed ones are updated (escalation notifies again), gone ones resolve, and
+//! unacknowledged critical alerts repeat. A notification is queued in the same transaction as the
+//! change that causes it, so an evaluation that is repeated (a restart, a second process at the
+//! same moment) finds nothing left to do and queues nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use tokenwatch_inventory::findings::Severity;
+use uuid::Uuid;
+
+use super::rules::Desired;
+
+/// What one evaluation changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub fired: usize,
+    pub updated: usize,
+    pub resolved: usize,
+    /// Notification rows queued.
+    pub notifications: usize,
+}
+
+/// A silence's matchers: every one given must match.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Matchers {
+    #[serde(default)]
+    pub(crate) office_id: Option<i64>,
+    #[serde(default)]
+    pub(crate) code: Option<String>,
+    #[serde(default)]
+    pub(crate) certificate: Option<String>,
+    /// An agent id or a host name.
+    #[serde(default)]
+    pub(crate) host: Option<String>,
+}
+
+struct Stored {
+    id: i64,
+    rule: String,
+    severity: Severity,
+    office_id: Option<i64>,
+    subject: String,
+    summary: String,
+    remediation: String,
+    labels: serde_json::Value,
+    acknowledged: bool,
+    last_notified_at: Option<DateTime<Utc>>,
+    hosts: Vec<Uuid>,
+}
+
+/// Why no notification goes out for an alert now.
+struct Mutes {
+    silences: Vec<(i64, Matchers)>,
+    maintenance: HashSet<i64>,
+}
+
+pub(super) async fn reconcile(
+    db: &mut PgConnection,
+    desired: Vec<Desired>,
+    now: DateTime<Utc>,
+    repeat_interval: Duration,
+) -> Result<Outcome, sqlx::Error> {
+    let mutes = mutes(db, now).await?;
+    let mut stored = firing(db).await?;
+    let mut outcome = Outcome::default();
+    for alert in desired {
+        let muted = mutes.reason(&alert);
+        match stored.remove(&alert.key) {
+            None => {
+                fire(db, &alert, muted.as_deref(), now, &mut outcome).await?;
+            }
+            Some(old) => {
+                update(
+                    db,
+                    &old,
+                    &alert,
+                    muted.as_deref(),
+                    now,
+                    repeat_interval,
+                    &mut outcome,
+                )
+                .await?;
+            }
+        }
+    }
+    for old in stored.into_values() {
+        resolve(db, &old, &mutes, now, &mut outcome).await?;
+    }
+    sqlx::query("update alerts set last_evaluated_at = $1 where state = 'firing'")
+        .bind(now)
+        .execute(&mut *db)
+        .await?;
+    Ok(outcome)
+}
+
+// === reading ===
+
+async fn mutes(db: &mut PgConnection, now: DateTime<Utc>) -> Result<Mutes, sqlx::Error> {
+    let rows: Vec<(i64, sqlx::types::Json<Matchers>)> = sqlx::query_as(
+        "select id, matchers from silences where starts_at <= $1 and ends_at > $1 order by id",
+    )
+    .bind(now)
+    .fetch_all(&mut *db)
+    .await?;
+    let maintenance: Vec<i64> = sqlx::query_scalar(
+        "select distinct office_id from office_maintenance where starts_at <= $1 and ends_at > $1",
+    )
+    .bind(now)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Mutes {
+        silences: rows.into_iter().map(|(id, m)| (id, m.0)).collect(),
+        maintenance: maintenance.into_iter().collect(),
+    })
+}
+
+type StoredRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+    serde_json::Value,
+    bool,
+    Option<DateTime<Utc>>,
+    Vec<Uuid>,
+);
+
+async fn firing(db: &mut PgConnection) -> Result<HashMap<String, Stored>, sqlx::Error> {
+    let rows: Vec<StoredRow> = sqlx::query_as(
+        "select a.id, a.key, a.rule, a.severity, a.office_id, a.subject, a.summary, \
+             a.remediation, a.labels, a.acknowledged_at is not null, a.last_notified_at, \
+             coalesce((select array_agg(h.agent_id order by h.agent_id) from alert_hosts h \
+                 where h.alert_id = a.id), '{}') \
+         from alerts a where a.state = 'firing'",
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let stored = Stored {
+                id: row.0,
+                rule: row.2,
+                severity: parse_severity(&row.3),
+                office_id: row.4,
+                subject: row.5,
+                summary: row.6,
+                remediation: row.7,
+                labels: row.8,
+                acknowledged: row.9,
+                last_notified_at: row.10,
+                hosts: row.11,
+            };
+            (row.1, stored)
+        })
+        .collect())
+}
+
+pub(crate) fn parse_severity(text: &str) -> Severity {
+    match text {
+        "critical" => Severity::Critical,
+        "warning" => Severity::Warning,
+        _ => Severity::Info,
+    }
+}
+
+// === writing ===
+
+async fn fire(
+    db: &mut PgConnection,
+    alert: &Desired,
+    muted: Option<&str>,
+    now: DateTime<Utc>,
+    outcome: &mut Outcome,
+) -> Result<(), sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into alerts (key, rule, severity, office_id, subject, summary, remediation, \
+             state, started_at, last_evaluated_at, labels) \
+         values ($1, $2, $3, $4, $5, $6, $7, 'firing', $8, $8, $9) returning id",
+    )
+    .bind(&alert.key)
+    .bind(&alert.rule)
+    .bind(alert.severity.as_str())
+    .bind(alert.office_id)
+    .bind(&alert.subject)
+    .bind(&alert.summary)
+    .bind(&alert.remediation)
+    .bind(now)
+    .bind(&alert.labels)
+    .fetch_one(&mut *db)
+    .await?;
+    set_hosts(db, id, &alert.hosts).await?;
+    event(db, id, now, "fired", Some(alert.severity), &alert.summary).await?;
+    outcome.fired += 1;
+    match muted {
+        Some(reason) => event(db, id, now, "silenced", None, reason).await?,
+        None => notify(db, id, "fired", alert.severity, now, outcome).await?,
+    }
+    Ok(())
+}
+
+async fn update(
+    db: &mut PgConnection,
+    old: &Stored,
+    alert: &Desired,
+    muted: Option<&str>,
+    now: DateTime<Utc>,
+    repeat_interval: Duration,
+    outcome: &mut Outcome,
+) -> Result<(), sqlx::Error> {
+    let hosts: Vec<Uuid> = {
+        let mut hosts: Vec<Uuid> = alert.hosts.iter().map(|(a, _)| *a).collect();
+        hosts.sort_unstable();
+        hosts
+    };
+    let changed = old.rule != alert.rule
+        || old.severity != alert.severity
+        || old.office_id != alert.office_id
+        || old.subject != alert.subject
+        || old.summary != alert.summary
+        || old.remediation != alert.remediation
+        || old.labels != alert.labels;
+    let escalated = alert.severity > old.severity;
+    if changed {
+        // A worse problem deserves a fresh look: escalation clears the acknowledgement.
+        sqlx::query(
+            "update alerts set rule = $2, severity = $3, office_id = $4, subject = $5, \
+                 summary = $6, remediation = $7, labels = $8, \
+                 acknowledged_at = case when $9 then null else acknowledged_at end, \
+                 acknowledged_by = case when $9 then null else acknowledged_by end, \
+                 acknowledged_comment = case when $9 then null else acknowledged_comment end \
+             where id = $1",
+        )
+        .bind(old.id)
+        .bind(&alert.rule)
+        .bind(alert.severity.as_str())
+        .bind(alert.office_id)
+        .bind(&alert.subject)
+        .bind(&alert.summary)
+        .bind(&alert.remediation)
+        .bind(&alert.labels)
+        .bind(escalated)
+        .execute(&mut *db)
+        .await?;
+        outcome.updated += 1;
+    }
+    if hosts != old.hosts {
+        set_hosts(db, old.id, &alert.hosts).await?;
+        if !changed {
+            outcome.updated += 1;
+        }
+    }
+    if alert.severity != old.severity {
+        let kind = if escalated {
+            "escalated"
+        } else {
+            "deescalated"
+        };
+        event(db, old.id, now, kind, Some(alert.severity), &alert.summary).await?;
+    }
+    if muted.is_some() {
+        return Ok(());
+    }
+    let acknowledged = old.acknowledged && !escalated;
+    if old.last_notified_at.is_none() {
+        // Silenced (or in maintenance) when it fired: announce it now the mute is over.
+        notify(db, old.id, "fired", alert.severity, now, outcome).await?;
+    } else if escalated {
+        notify(db, old.id, "escalated", alert.severity, now, outcome).await?;
+    } else if alert.severity == Severity::Critical
+        && !acknowledged
+        && old
+            .last_notified_at
+            .is_some_and(|at| now - at >= repeat_interval)
+    {
+        event(db, old.id, now, "repeated", Some(alert.severity), "").await?;
+        notify(db, old.id, "repeat", alert.severity, now, outcome).await?;
+    }
+    Ok(())
+}
+
+async fn resolve(
+    db: &mut PgConnection,
+    old: &Stored,
+    mutes: &Mutes,
+    now: DateTime<Utc>,
+    outcome: &mut Outcome,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update alerts set state = 'resolved', resolved_at = $2, last_evaluated_at = $2 \
+         where id = $1",
+    )
+    .bind(old.id)
+    .bind(now)
+    .execute(&mut *db)
+    .await?;
+    event(db, old.id, now, "resolved", None, "").await?;
+    outcome.resolved += 1;
+    // Only an alert that was announced is announced as over.
+    let as_desired = Desired {
+        key: String::new(),
+        rule: old.rule.clone(),
+        severity: old.severity,
+        office_id: old.office_id,
+        subject: String::new(),
+        summary: String::new(),
+        remediation: String::new(),
+        hosts: old.hosts.iter().map(|a| (*a, String::new())).collect(),
+        labels: old.labels.clone(),
+    };
+    if old.last_notified_at.is_some() && mutes.reason(&as_desired).is_none() {
+        notify(db, old.id, "resolved", old.severity, now, outcome).await?;
+    }
+    Ok(())
+}
+
+async fn set_hosts(
+    db: &mut PgConnection,
+    alert: i64,
+    hosts: &[(Uuid, String)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from alert_hosts where alert_id = $1")
+        .bind(alert)
+        .execute(&mut *db)
+        .await?;
+    let (agents, names): (Vec<Uuid>, Vec<String>) = hosts.iter().cloned().unzip();
+    sqlx::query(
+        "insert into alert_hosts (alert_id, agent_id, hostname) \
+         select $1, * from unnest($2::uuid[], $3::text[])",
+    )
+    .bind(alert)
+    .bind(&agents)
+    .bind(&names)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+async fn event(
+    db: &mut PgConnection,
+    alert: i64,
+    at: DateTime<Utc>,
+    kind: &str,
+    severity: Option<Severity>,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into alert_events (alert_id, at, kind, severity, detail) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(alert)
+    .bind(at)
+    .bind(kind)
+    .bind(severity.map(Severity::as_str))
+    .bind(detail)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+async fn notify(
+    db: &mut PgConnection,
+    alert: i64,
+    kind: &str,
+    severity: Severity,
+    now: DateTime<Utc>,
+    outcome: &mut Outcome,
+) -> Result<(), sqlx::Error> {
+    let inserted = sqlx::query(
+        "insert into alert_notifications (alert_id, kind, severity, created_at) \
+         values ($1, $2, $3, $4) on conflict do nothing",
+    )
+    .bind(alert)
+    .bind(kind)
+    .bind(severity.as_str())
+    .bind(now)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    if kind != "resolved" {
+        sqlx::query("update alerts set last_notified_at = $2 where id = $1")
+            .bind(alert)
+            .bind(now)
+            .execute(&mut *db)
+            .await?;
+    }
+    outcome.notifications += usize::try_from(inserted).unwrap_or(0);
+    Ok(())
+}
+
+// === impl Mutes ===
+
+impl Mutes {
+    /// Why `alert` is muted now, or `None`.
+    fn reason(&self, alert: &Desired) -> Option<String> {
+        if let Some(office) = alert.office_id {
+            if self.maintenance.contains(&office) {
+                return Some(format!("maintenance window of office {office}"));
+            }
+        }
+        self.silences
+            .iter()
+            .find(|(_, m)| m.matches(alert))
+            .map(|(id, _)| format!("silence {id}"))
+    }
+}
+
+// === impl Matchers ===
+
+impl Matchers {
+    pub(crate) fn matches(&self, alert: &Desired) -> bool {
+        let office = self.office_id.is_none_or(|o| alert.office_id == Some(o));
+        let code = self.code.as_ref().is_none_or(|c| *c == alert.rule);
+        let certificate = self.certificate.as_ref().is_none_or(|c| {
+            alert.labels.get("certificate").and_then(|v| v.as_str()) == Some(c.as_str())
+        });
+        let host = self.host.as_ref().is_none_or(|h| {
+            alert
+                .hosts
+                .iter()
+                .any(|(agent, name)| agent.to_string() == *h || (!name.is_empty() && name == h))
+        });
+        office && code && certificate && host
+    }
+}
