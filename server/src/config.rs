@@ -46,7 +46,7 @@ pub struct GrpcConfig {
     pub max_message_size: usize,
 }
 
-/// `[http]`: health endpoints and Prometheus metrics.
+/// `[http]`: health endpoints, Prometheus metrics and the alert API.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
@@ -56,6 +56,11 @@ pub struct HttpConfig {
     /// should have one; without it `/metrics` is open to whoever reaches the listener.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_bearer_token_file: Option<PathBuf>,
+    /// A file holding the token `/api/v1/…` (alerts and silences) requires as
+    /// `Authorization: Bearer <token>`. Without it the API is open to whoever reaches the
+    /// listener, which can acknowledge and silence alerts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_bearer_token_file: Option<PathBuf>,
     /// The inventory gauges are computed from the database at most once per this span; scrapes
     /// in between get the same values. Counters are always current.
     pub metrics_max_age: Span,
@@ -248,6 +253,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_bearer_token_file: None,
+            api_bearer_token_file: None,
             // Prometheus scrapes every 15 s to 1 min: one scraper costs at most one computation
             // per scrape, and several (an HA pair, a second team's) share it.
             metrics_max_age: Span::from_secs(15),

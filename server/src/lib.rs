@@ -51,6 +51,12 @@ pub async fn run(
         .as_deref()
         .map(http::BearerToken::read)
         .transpose()?;
+    let api_token = config
+        .http
+        .api_bearer_token_file
+        .as_deref()
+        .map(http::BearerToken::read)
+        .transpose()?;
     let pool = db::connect(
         config.database.url.expose(),
         config.database.max_connections,
@@ -93,6 +99,7 @@ pub async fn run(
         pool: pool.clone(),
         metrics,
         metrics_token,
+        api_token,
     };
     let evaluator =
         alerts::Evaluator::new(pool.clone(), alerts::Settings::from_config(&config.alerts));

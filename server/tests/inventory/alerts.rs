@@ -497,3 +497,110 @@ async fn one_evaluator_at_a_time_and_another_takes_over_when_it_dies(pool: PgPoo
     assert!(!first.is_leader());
     assert_eq!(first.step(at).await.unwrap(), None);
 }
+
+/// One API call: status and JSON answer.
+async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use tower::ServiceExt as _;
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string())),
+        None => request.body(axum::body::Body::empty()),
+    }
+    .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn the_api_lists_shows_acknowledges_and_silences_with_its_token(pool: PgPool) {
+    use tokenwatch_server::http::{BearerToken, HttpState, router};
+    three_hosts(&pool).await;
+    alerts::evaluate(&pool, end() - Duration::days(13), &patient())
+        .await
+        .unwrap();
+    let router = router(HttpState {
+        pool: pool.clone(),
+        metrics: std::sync::Arc::new(tokenwatch_server::metrics::Metrics::new(
+            std::time::Duration::from_secs(15),
+        )),
+        metrics_token: None,
+        api_token: BearerToken::new("s3cret"),
+    });
+    let token = Some("s3cret");
+
+    let (status, _) = call(&router, "GET", "/api/v1/alerts", None, None).await;
+    assert_eq!(status, 401);
+    let (status, _) = call(&router, "GET", "/api/v1/alerts", Some("wrong"), None).await;
+    assert_eq!(status, 401);
+
+    let path = "/api/v1/alerts?state=firing&severity=critical&office=%D0%91%D1%83%D1%85%D0%B3%D0%B0%D0%BB%D1%82%D0%B5%D1%80%D0%B8%D1%8F";
+    let (status, list) = call(&router, "GET", path, token, None).await;
+    assert_eq!(status, 200);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["key"], cert_key());
+    assert_eq!(list[0]["hosts"], 3);
+    let id = list[0]["id"].as_i64().unwrap();
+    let (_, none) = call(&router, "GET", "/api/v1/alerts?state=resolved", token, None).await;
+    assert_eq!(none, serde_json::json!([]));
+
+    let ack = serde_json::json!({ "comment": "on it", "by": "petrov" });
+    let (status, _) = call(
+        &router,
+        "POST",
+        &format!("/api/v1/alerts/{id}/ack"),
+        token,
+        Some(ack),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, shown) = call(&router, "GET", &format!("/api/v1/alerts/{id}"), token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["acknowledged_by"], "petrov");
+    assert_eq!(shown["host_list"].as_array().unwrap().len(), 3);
+    // The API acknowledges at the wall clock, which is before this test's evaluation clock.
+    let kinds: Vec<&str> = shown["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["acknowledged", "fired"]);
+    let (status, _) = call(&router, "GET", "/api/v1/alerts/999999", token, None).await;
+    assert_eq!(status, 404);
+
+    let silence = serde_json::json!({
+        "host": "buh-02", "until": "2099-01-01T00:00:00Z", "comment": "replaced PC",
+        "created_by": "petrov",
+    });
+    let (status, created) = call(&router, "POST", "/api/v1/silences", token, Some(silence)).await;
+    assert_eq!(status, 201);
+    let silence = created["id"].as_i64().unwrap();
+    let (_, listed) = call(&router, "GET", "/api/v1/silences", token, None).await;
+    assert_eq!(
+        listed[0]["matchers"],
+        serde_json::json!({ "host": "buh-02" })
+    );
+    let empty = serde_json::json!({ "until": "2099-01-01T00:00:00Z", "comment": "all" });
+    let (status, _) = call(&router, "POST", "/api/v1/silences", token, Some(empty)).await;
+    assert_eq!(status, 422);
+    let path = format!("/api/v1/silences/{silence}");
+    assert_eq!(call(&router, "DELETE", &path, token, None).await.0, 204);
+    assert_eq!(call(&router, "DELETE", &path, token, None).await.0, 404);
+}
