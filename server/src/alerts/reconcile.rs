@@ -50,7 +50,9 @@ struct Stored {
     labels: serde_json::Value,
     acknowledged: bool,
     last_notified_at: Option<DateTime<Utc>>,
+    /// Agent ids, ordered, and their host names.
     hosts: Vec<Uuid>,
+    hostnames: Vec<String>,
 }
 
 /// Why no notification goes out for an alert now.
@@ -132,6 +134,7 @@ type StoredRow = (
     bool,
     Option<DateTime<Utc>>,
     Vec<Uuid>,
+    Vec<String>,
 );
 
 async fn firing(db: &mut PgConnection) -> Result<HashMap<String, Stored>, sqlx::Error> {
@@ -139,6 +142,8 @@ async fn firing(db: &mut PgConnection) -> Result<HashMap<String, Stored>, sqlx::
         "select a.id, a.key, a.rule, a.severity, a.office_id, a.subject, a.summary, \
              a.remediation, a.labels, a.acknowledged_at is not null, a.last_notified_at, \
              coalesce((select array_agg(h.agent_id order by h.agent_id) from alert_hosts h \
+                 where h.alert_id = a.id), '{}'), \
+             coalesce((select array_agg(h.hostname order by h.agent_id) from alert_hosts h \
                  where h.alert_id = a.id), '{}') \
          from alerts a where a.state = 'firing'",
     )
@@ -159,6 +164,7 @@ async fn firing(db: &mut PgConnection) -> Result<HashMap<String, Stored>, sqlx::
                 acknowledged: row.9,
                 last_notified_at: row.10,
                 hosts: row.11,
+                hostnames: row.12,
             };
             (row.1, stored)
         })
@@ -314,7 +320,12 @@ async fn resolve(
         subject: String::new(),
         summary: String::new(),
         remediation: String::new(),
-        hosts: old.hosts.iter().map(|a| (*a, String::new())).collect(),
+        hosts: old
+            .hosts
+            .iter()
+            .copied()
+            .zip(old.hostnames.iter().cloned())
+            .collect(),
         labels: old.labels.clone(),
     };
     if old.last_notified_at.is_some() && mutes.reason(&as_desired).is_none() {
@@ -427,7 +438,7 @@ impl Matchers {
             alert
                 .hosts
                 .iter()
-                .any(|(agent, name)| agent.to_string() == *h || (!name.is_empty() && name == h))
+                .any(|(agent, name)| agent.to_string() == *h || name == h)
         });
         office && code && certificate && host
     }

@@ -604,3 +604,35 @@ async fn the_api_lists_shows_acknowledges_and_silences_with_its_token(pool: PgPo
     assert_eq!(call(&router, "DELETE", &path, token, None).await.0, 204);
     assert_eq!(call(&router, "DELETE", &path, token, None).await.0, 404);
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_host_silence_also_mutes_the_resolution(pool: PgPool) {
+    let office = office(&pool, "Филиал").await;
+    let one = agent(&pool, office, "fil-01").await;
+    apply_report(&pool, one, &request(1, &workstation("fil-01")), base())
+        .await
+        .unwrap();
+    let settings = Settings::from_config(&AlertsConfig::default());
+    let key = format!("agent.silent:{one}");
+    let silent = base() + Duration::hours(1);
+    alerts::evaluate(&pool, silent, &settings).await.unwrap();
+    assert_eq!(outbox(&pool, &key).await, [note(&key, "fired", "warning")]);
+
+    let silence = NewSilence {
+        host: Some("fil-01".into()),
+        until: silent + Duration::days(1),
+        comment: "being reinstalled".into(),
+        ..NewSilence::default()
+    };
+    alerts::add_silence(&pool, &silence, silent).await.unwrap();
+    let back = silent + Duration::hours(1);
+    apply_report(&pool, one, &request(2, &workstation("fil-01")), back)
+        .await
+        .unwrap();
+    alerts::evaluate(&pool, back, &settings).await.unwrap();
+    assert_eq!(
+        alerts_like(&pool, "agent.silent:").await,
+        [row(&key, "agent.silent", "warning", "resolved", "fil-01")]
+    );
+    assert_eq!(outbox(&pool, &key).await.len(), 1);
+}
