@@ -70,12 +70,11 @@ pub(super) async fn reconcile(
     let mutes = mutes(db, now).await?;
     let mut stored = firing(db).await?;
     let mut outcome = Outcome::default();
+    let mut new = Vec::new();
     for alert in desired {
         let muted = mutes.reason(&alert);
         match stored.remove(&alert.key) {
-            None => {
-                fire(db, &alert, muted.as_deref(), now, &mut outcome).await?;
-            }
+            None => new.push((alert, muted)),
             Some(old) => {
                 update(
                     db,
@@ -90,6 +89,7 @@ pub(super) async fn reconcile(
             }
         }
     }
+    fire(db, &new, now, &mut outcome).await?;
     for old in stored.into_values() {
         resolve(db, &old, &mutes, now, &mut outcome).await?;
     }
@@ -181,36 +181,110 @@ pub(crate) fn parse_severity(text: &str) -> Severity {
 
 // === writing ===
 
+/// Insert the new alerts with their hosts, events and notifications: a handful of statements
+/// however many there are, since a first evaluation over a large fleet fires thousands.
 async fn fire(
     db: &mut PgConnection,
-    alert: &Desired,
-    muted: Option<&str>,
+    new: &[(Desired, Option<String>)],
     now: DateTime<Utc>,
     outcome: &mut Outcome,
 ) -> Result<(), sqlx::Error> {
-    let id: i64 = sqlx::query_scalar(
-        "insert into alerts (key, rule, severity, office_id, subject, summary, remediation, \
-             state, started_at, last_evaluated_at, labels) \
-         values ($1, $2, $3, $4, $5, $6, $7, 'firing', $8, $8, $9) returning id",
-    )
-    .bind(&alert.key)
-    .bind(&alert.rule)
-    .bind(alert.severity.as_str())
-    .bind(alert.office_id)
-    .bind(&alert.subject)
-    .bind(&alert.summary)
-    .bind(&alert.remediation)
-    .bind(now)
-    .bind(&alert.labels)
-    .fetch_one(&mut *db)
-    .await?;
-    set_hosts(db, id, &alert.hosts).await?;
-    event(db, id, now, "fired", Some(alert.severity), &alert.summary).await?;
-    outcome.fired += 1;
-    match muted {
-        Some(reason) => event(db, id, now, "silenced", None, reason).await?,
-        None => notify(db, id, "fired", alert.severity, now, outcome).await?,
+    if new.is_empty() {
+        return Ok(());
     }
+    let column = |f: &dyn Fn(&Desired) -> String| new.iter().map(|(a, _)| f(a)).collect::<Vec<_>>();
+    let keys = column(&|a| a.key.clone());
+    let severities = column(&|a| a.severity.as_str().to_owned());
+    let summaries = column(&|a| a.summary.clone());
+    let offices: Vec<Option<i64>> = new.iter().map(|(a, _)| a.office_id).collect();
+    let labels: Vec<serde_json::Value> = new.iter().map(|(a, _)| a.labels.clone()).collect();
+    let muted: Vec<bool> = new.iter().map(|(_, m)| m.is_some()).collect();
+    let returned: Vec<(i64, String)> = sqlx::query_as(
+        "insert into alerts (key, rule, severity, office_id, subject, summary, remediation, \
+             state, started_at, last_evaluated_at, last_notified_at, labels) \
+         select k, r, s, o, su, sm, re, 'firing', $8, $8, case when m then null else $8 end, l \
+         from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
+             $7::text[], $9::jsonb[], $10::bool[]) as t(k, r, s, o, su, sm, re, l, m) \
+         returning id, key",
+    )
+    .bind(&keys)
+    .bind(column(&|a| a.rule.clone()))
+    .bind(&severities)
+    .bind(&offices)
+    .bind(column(&|a| a.subject.clone()))
+    .bind(&summaries)
+    .bind(column(&|a| a.remediation.clone()))
+    .bind(now)
+    .bind(&labels)
+    .bind(&muted)
+    .fetch_all(&mut *db)
+    .await?;
+    // Keys are unique among new alerts and every inserted row is returned, in no promised order.
+    let by_key: HashMap<String, i64> = returned.into_iter().map(|(id, key)| (key, id)).collect();
+    let ids: Vec<i64> = keys.iter().map(|k| by_key[k]).collect();
+    let (mut host_alerts, mut agents, mut names) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, (alert, _)) in ids.iter().zip(new) {
+        for (agent, name) in &alert.hosts {
+            host_alerts.push(*id);
+            agents.push(*agent);
+            names.push(name.clone());
+        }
+    }
+    sqlx::query(
+        "insert into alert_hosts (alert_id, agent_id, hostname) \
+         select * from unnest($1::bigint[], $2::uuid[], $3::text[])",
+    )
+    .bind(&host_alerts)
+    .bind(&agents)
+    .bind(&names)
+    .execute(&mut *db)
+    .await?;
+    sqlx::query(
+        "insert into alert_events (alert_id, at, kind, severity, detail) \
+         select i, $2, 'fired', s, d from unnest($1::bigint[], $3::text[], $4::text[]) as t(i, s, d)",
+    )
+    .bind(&ids)
+    .bind(now)
+    .bind(&severities)
+    .bind(&summaries)
+    .execute(&mut *db)
+    .await?;
+    let (mut muted_ids, mut reasons, mut notified, mut notified_severities) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (id, (alert, muted)) in ids.iter().zip(new) {
+        match muted {
+            Some(reason) => {
+                muted_ids.push(*id);
+                reasons.push(reason.clone());
+            }
+            None => {
+                notified.push(*id);
+                notified_severities.push(alert.severity.as_str());
+            }
+        }
+    }
+    sqlx::query(
+        "insert into alert_events (alert_id, at, kind, detail) \
+         select i, $2, 'silenced', d from unnest($1::bigint[], $3::text[]) as t(i, d)",
+    )
+    .bind(&muted_ids)
+    .bind(now)
+    .bind(&reasons)
+    .execute(&mut *db)
+    .await?;
+    let queued = sqlx::query(
+        "insert into alert_notifications (alert_id, kind, severity, created_at) \
+         select i, 'fired', s, $2 from unnest($1::bigint[], $3::text[]) as t(i, s) \
+         on conflict do nothing",
+    )
+    .bind(&notified)
+    .bind(now)
+    .bind(&notified_severities)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    outcome.fired += new.len();
+    outcome.notifications += usize::try_from(queued).unwrap_or(0);
     Ok(())
 }
 
