@@ -29,6 +29,13 @@ fn knob(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    // RUST_LOG=tokenwatch_server=debug shows each evaluation's phases.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

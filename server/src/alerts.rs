@@ -146,11 +146,20 @@ async fn evaluate_on(
         .bind(LOCK_KEY + 1)
         .execute(&mut *tx)
         .await?;
+    let started = std::time::Instant::now();
     let settings = settings.with_offices(&mut tx).await?;
     let facts = load::facts(&mut tx, now, settings.horizon_days()).await?;
+    let loaded = started.elapsed();
     let desired = rules::evaluate(&facts, &settings, now);
+    let ruled = started.elapsed();
     let outcome = reconcile::reconcile(&mut tx, desired, now, settings.repeat_interval).await?;
     tx.commit().await?;
+    tracing::debug!(
+        message = "Alert evaluation timing.",
+        load_ms = loaded.as_millis(),
+        rules_ms = (ruled - loaded).as_millis(),
+        reconcile_ms = (started.elapsed() - ruled).as_millis(),
+    );
     Ok(outcome)
 }
 
