@@ -352,6 +352,10 @@ async fn update(
     }
     let acknowledged = old.acknowledged && !escalated;
     if old.last_notified_at.is_none() {
+        if acknowledged {
+            // Someone took it on while it was muted: nobody needs telling.
+            return Ok(());
+        }
         // Silenced (or in maintenance) when it fired: announce it now the mute is over.
         notify(db, old.id, "fired", alert.severity, now, outcome).await?;
     } else if escalated {

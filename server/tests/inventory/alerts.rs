@@ -636,3 +636,39 @@ async fn a_host_silence_also_mutes_the_resolution(pool: PgPool) {
     );
     assert_eq!(outbox(&pool, &key).await.len(), 1);
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn an_alert_acknowledged_while_silenced_is_never_announced(pool: PgPool) {
+    three_hosts(&pool).await;
+    let settings = patient();
+    let key = cert_key();
+    let start = end() - Duration::days(13);
+    let silence = NewSilence {
+        office: Some("Бухгалтерия".into()),
+        until: start + Duration::hours(1),
+        comment: "office move".into(),
+        ..NewSilence::default()
+    };
+    alerts::add_silence(&pool, &silence, start).await.unwrap();
+    alerts::evaluate(&pool, start, &settings).await.unwrap();
+    let id: i64 = sqlx::query_scalar("select id from alerts where key = $1")
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    alerts::acknowledge(&pool, id, "ivanova", "known", start)
+        .await
+        .unwrap();
+    for hours in [2, 30, 60] {
+        alerts::evaluate(&pool, start + Duration::hours(hours), &settings)
+            .await
+            .unwrap();
+    }
+    assert_eq!(outbox(&pool, &key).await, []);
+    // Acknowledging a resolved or unknown alert is refused.
+    assert!(
+        alerts::acknowledge(&pool, 999_999, "ivanova", "", start)
+            .await
+            .is_err()
+    );
+}
