@@ -9,6 +9,7 @@
 
 mod load;
 mod manage;
+mod mute;
 mod reconcile;
 pub mod rules;
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::reconcile::Matchers;
+use super::mute::Matchers;
 
 /// Which alerts to list; `None` matches all.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

@@ -4,14 +4,14 @@
 //! change that causes it, so an evaluation that is repeated (a restart, a second process at the
 //! same moment) finds nothing left to do and queues nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
 use sqlx::PgConnection;
 use tokenwatch_inventory::findings::Severity;
 use uuid::Uuid;
 
+use super::mute::{self, Mutes};
 use super::rules::Desired;
 
 /// What one evaluation changed.
@@ -22,21 +22,6 @@ pub struct Outcome {
     pub resolved: usize,
     /// Notification rows queued.
     pub notifications: usize,
-}
-
-/// A silence's matchers: every one given must match.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Matchers {
-    #[serde(default)]
-    pub(crate) office_id: Option<i64>,
-    #[serde(default)]
-    pub(crate) code: Option<String>,
-    #[serde(default)]
-    pub(crate) certificate: Option<String>,
-    /// An agent id or a host name.
-    #[serde(default)]
-    pub(crate) host: Option<String>,
 }
 
 struct Stored {
@@ -55,19 +40,13 @@ struct Stored {
     hostnames: Vec<String>,
 }
 
-/// Why no notification goes out for an alert now.
-struct Mutes {
-    silences: Vec<(i64, Matchers)>,
-    maintenance: HashSet<i64>,
-}
-
 pub(super) async fn reconcile(
     db: &mut PgConnection,
     desired: Vec<Desired>,
     now: DateTime<Utc>,
     repeat_interval: Duration,
 ) -> Result<Outcome, sqlx::Error> {
-    let mutes = mutes(db, now).await?;
+    let mutes = mute::mutes(db, now).await?;
     let mut stored = firing(db).await?;
     let mut outcome = Outcome::default();
     let mut new = Vec::new();
@@ -101,25 +80,6 @@ pub(super) async fn reconcile(
 }
 
 // === reading ===
-
-async fn mutes(db: &mut PgConnection, now: DateTime<Utc>) -> Result<Mutes, sqlx::Error> {
-    let rows: Vec<(i64, sqlx::types::Json<Matchers>)> = sqlx::query_as(
-        "select id, matchers from silences where starts_at <= $1 and ends_at > $1 order by id",
-    )
-    .bind(now)
-    .fetch_all(&mut *db)
-    .await?;
-    let maintenance: Vec<i64> = sqlx::query_scalar(
-        "select distinct office_id from office_maintenance where starts_at <= $1 and ends_at > $1",
-    )
-    .bind(now)
-    .fetch_all(&mut *db)
-    .await?;
-    Ok(Mutes {
-        silences: rows.into_iter().map(|(id, m)| (id, m.0)).collect(),
-        maintenance: maintenance.into_iter().collect(),
-    })
-}
 
 type StoredRow = (
     i64,
@@ -484,40 +444,4 @@ async fn notify(
     }
     outcome.notifications += usize::try_from(inserted).unwrap_or(0);
     Ok(())
-}
-
-// === impl Mutes ===
-
-impl Mutes {
-    /// Why `alert` is muted now, or `None`.
-    fn reason(&self, alert: &Desired) -> Option<String> {
-        if let Some(office) = alert.office_id {
-            if self.maintenance.contains(&office) {
-                return Some(format!("maintenance window of office {office}"));
-            }
-        }
-        self.silences
-            .iter()
-            .find(|(_, m)| m.matches(alert))
-            .map(|(id, _)| format!("silence {id}"))
-    }
-}
-
-// === impl Matchers ===
-
-impl Matchers {
-    pub(crate) fn matches(&self, alert: &Desired) -> bool {
-        let office = self.office_id.is_none_or(|o| alert.office_id == Some(o));
-        let code = self.code.as_ref().is_none_or(|c| *c == alert.rule);
-        let certificate = self.certificate.as_ref().is_none_or(|c| {
-            alert.labels.get("certificate").and_then(|v| v.as_str()) == Some(c.as_str())
-        });
-        let host = self.host.as_ref().is_none_or(|h| {
-            alert
-                .hosts
-                .iter()
-                .any(|(agent, name)| agent.to_string() == *h || name == h)
-        });
-        office && code && certificate && host
-    }
 }
