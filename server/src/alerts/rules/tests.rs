@@ -200,3 +200,13 @@ fn a_demo_licence_warns_and_a_paid_one_counts_down() {
         ]
     );
 }
+
+#[test]
+fn a_certificate_in_several_offices_belongs_to_none() {
+    let mut facts = facts(&[host(1, 1), host(2, 2)]);
+    facts.certificates.push(certificate(5, &[1, 2]));
+    let alerts = evaluate(&facts, &settings(), now());
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].office_id, None);
+    assert_eq!(alerts[0].hosts.len(), 2);
+}
