@@ -672,3 +672,35 @@ async fn an_alert_acknowledged_while_silenced_is_never_announced(pool: PgPool) {
             .is_err()
     );
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn the_evaluator_loop_evaluates_on_its_interval_and_stops(pool: PgPool) {
+    let office = office(&pool, "Филиал").await;
+    let one = agent(&pool, office, "fil-01").await;
+    // Reported long before the wall clock: silent by now.
+    apply_report(&pool, one, &request(1, &workstation("fil-01")), base())
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = Settings::from_config(&AlertsConfig::default());
+    let running = tokio::spawn(
+        Evaluator::new(pool.clone(), settings).run(std::time::Duration::from_millis(50), stopped),
+    );
+    let mut firing = Vec::new();
+    for _ in 0..100 {
+        firing = alerts_like(&pool, "agent.silent:").await;
+        if !firing.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(firing.len(), 1);
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), running)
+        .await
+        .expect("stops")
+        .unwrap();
+    // The lock went with it: a step elsewhere takes it.
+    let mut next = Evaluator::new(pool.clone(), patient());
+    assert!(next.step(Utc::now()).await.unwrap().is_some());
+}
