@@ -1,5 +1,7 @@
 //! The command line: `serve`, `migrate`, `gen-config`, and the operator's commands for
-//! enrolment secrets and agents, which work on the database directly.
+//! enrolment secrets, agents, alerts and silences, which work on the database directly.
+
+mod alerts;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,6 +14,8 @@ use uuid::Uuid;
 
 use crate::config::{Config, DatabaseUrl, Span};
 use crate::{Listeners, db, registry};
+
+pub use alerts::{AlertCommand, SilenceCommand};
 
 /// tokenwatch server: receives agents' inventories over mutual TLS.
 #[derive(Debug, Parser)]
@@ -47,6 +51,12 @@ pub enum Command {
     /// Manage agents.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// List, show and acknowledge alerts.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Silence alerts until a time.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
 }
 
 /// `serve` overrides of the configuration file.
@@ -145,6 +155,14 @@ impl Cli {
             Command::Agent(command) => {
                 let pool = connect(&config).await?;
                 agent_command(&pool, command, &mut out).await?;
+            }
+            Command::Alert(command) => {
+                let pool = connect(&config).await?;
+                alerts::alert_command(&pool, command, &mut out).await?;
+            }
+            Command::Silence(command) => {
+                let pool = connect(&config).await?;
+                alerts::silence_command(&pool, command, &mut out).await?;
             }
         }
         Ok(())

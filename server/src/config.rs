@@ -26,6 +26,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub agent_ca: AgentCaConfig,
     pub agents: AgentsConfig,
+    pub alerts: AlertsConfig,
 }
 
 /// `[database]`
@@ -45,7 +46,7 @@ pub struct GrpcConfig {
     pub max_message_size: usize,
 }
 
-/// `[http]`: health endpoints and Prometheus metrics.
+/// `[http]`: health endpoints, Prometheus metrics and the alert API.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
@@ -55,6 +56,11 @@ pub struct HttpConfig {
     /// should have one; without it `/metrics` is open to whoever reaches the listener.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_bearer_token_file: Option<PathBuf>,
+    /// A file holding the token `/api/v1/…` (alerts and silences) requires as
+    /// `Authorization: Bearer <token>`. Without it the API is open to whoever reaches the
+    /// listener, which can acknowledge and silence alerts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_bearer_token_file: Option<PathBuf>,
     /// The inventory gauges are computed from the database at most once per this span; scrapes
     /// in between get the same values. Counters are always current.
     pub metrics_max_age: Span,
@@ -96,6 +102,25 @@ pub struct AgentsConfig {
     pub report_interval: Span,
     /// ...with bursts of up to this many. Counted per server process.
     pub report_burst: u32,
+}
+
+/// `[alerts]`: the defaults of the alert rules; `office_alert_settings` overrides the
+/// thresholds per office.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// How often the rules are evaluated (by one server process at a time).
+    pub evaluation_interval: Span,
+    /// Days before a certificate, private key or licence ends at which a warning fires...
+    pub warning_days: u32,
+    /// ...and at which it becomes critical.
+    pub critical_days: u32,
+    /// How often agents report (their `--interval`).
+    pub agent_interval: Span,
+    /// An agent silent for more than this many intervals fires `agent.silent`.
+    pub silent_after_intervals: u32,
+    /// An unacknowledged critical alert is notified again after this long.
+    pub repeat_interval: Span,
 }
 
 /// Why the configuration could not be read.
@@ -163,6 +188,24 @@ impl Config {
         if self.agents.certificate_validity.get() < std::time::Duration::from_secs(3600) {
             return invalid("agents.certificate_validity must be at least 1h");
         }
+        if self.alerts.critical_days > self.alerts.warning_days {
+            return invalid("alerts.critical_days must not exceed alerts.warning_days");
+        }
+        if self.alerts.silent_after_intervals == 0 {
+            return invalid("alerts.silent_after_intervals must be at least 1");
+        }
+        for (name, span) in [
+            (
+                "alerts.evaluation_interval",
+                self.alerts.evaluation_interval,
+            ),
+            ("alerts.agent_interval", self.alerts.agent_interval),
+            ("alerts.repeat_interval", self.alerts.repeat_interval),
+        ] {
+            if span.get().is_zero() {
+                return Err(ConfigError::Invalid(format!("{name} must be positive")));
+            }
+        }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections must be at least 1");
         }
@@ -182,6 +225,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             agent_ca: AgentCaConfig::default(),
             agents: AgentsConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -209,6 +253,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_bearer_token_file: None,
+            api_bearer_token_file: None,
             // Prometheus scrapes every 15 s to 1 min: one scraper costs at most one computation
             // per scrape, and several (an HA pair, a second team's) share it.
             metrics_max_age: Span::from_secs(15),
@@ -223,6 +268,19 @@ impl Default for AgentsConfig {
             renew_grace: Span::from_secs(86_400),
             report_interval: Span::from_secs(10),
             report_burst: 5,
+        }
+    }
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            evaluation_interval: Span::from_secs(60),
+            warning_days: 30,
+            critical_days: 14,
+            agent_interval: Span::from_secs(15 * 60),
+            silent_after_intervals: 3,
+            repeat_interval: Span::from_secs(86_400),
         }
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! `/metrics` names people (certificate subjects). With `http.metrics_bearer_token_file` it
 //! requires that token; the health endpoints stay open, since load balancers probe them.
+//! `/api/v1/…` (alerts and silences, see [`api`]) requires `http.api_bearer_token_file`'s token
+//! when that is set.
 
+mod api;
 mod bearer;
 
 use std::future::Future;
@@ -30,6 +33,8 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// Required by `/metrics` when set.
     pub metrics_token: Option<BearerToken>,
+    /// Required by `/api/v1/…` when set.
+    pub api_token: Option<BearerToken>,
 }
 
 /// The HTTP routes.
@@ -38,6 +43,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(api::routes())
         .with_state(state)
 }
 
@@ -48,6 +54,12 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     warn_if_open(listener.local_addr()?, state.metrics_token.as_ref());
+    if state.api_token.is_none() && !listener.local_addr()?.ip().is_loopback() {
+        tracing::warn!(
+            message = "The alert API is served without a token on a non-loopback address; \
+                       set http.api_bearer_token_file.",
+        );
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -6,6 +6,7 @@
 //! no state of its own beyond the database and the PKI files, so several processes can serve
 //! one database (the report rate limit is counted per process).
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -47,6 +48,12 @@ pub async fn run(
     let metrics_token = config
         .http
         .metrics_bearer_token_file
+        .as_deref()
+        .map(http::BearerToken::read)
+        .transpose()?;
+    let api_token = config
+        .http
+        .api_bearer_token_file
         .as_deref()
         .map(http::BearerToken::read)
         .transpose()?;
@@ -92,12 +99,21 @@ pub async fn run(
         pool: pool.clone(),
         metrics,
         metrics_token,
+        api_token,
     };
+    let evaluator =
+        alerts::Evaluator::new(pool.clone(), alerts::Settings::from_config(&config.alerts));
+    let evaluation =
+        tokio::spawn(evaluator.run(config.alerts.evaluation_interval.get(), stopped.clone()));
     let http = http::serve(state, listeners.http, wait(stopped));
     // The first to fail stops the other.
-    tokio::try_join!(async { grpc.await.context("gRPC server") }, async {
+    let served = tokio::try_join!(async { grpc.await.context("gRPC server") }, async {
         http.await.context("HTTP server")
-    })?;
+    });
+    // An evaluation cut short rolls back; its lock goes with its connection.
+    evaluation.abort();
+    let _ = evaluation.await;
+    served?;
     pool.close().await;
     tracing::info!(message = "Stopped.");
     Ok(())

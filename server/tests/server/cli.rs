@@ -186,3 +186,80 @@ fn an_unknown_config_key_is_an_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("listen_on"));
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn alerts_are_listed_shown_acknowledged_and_silenced(pool: PgPool) {
+    let url = url_of(&pool);
+    let id: i64 = sqlx::query_scalar(
+        "with o as (insert into offices (name) values ('Samara') returning id) \
+         insert into alerts (key, rule, severity, office_id, subject, summary, remediation, \
+             state, started_at, last_evaluated_at) \
+         select 'agent.silent:x', 'agent.silent', 'critical', o.id, 'agent on buh-01', \
+             'The agent has not reported.', 'Check the agent.', 'firing', now(), now() from o \
+         returning id",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("alert");
+
+    let listed = stdout(&server_command(
+        &url,
+        &["alert", "list", "--state", "firing", "--office", "Samara"],
+    ));
+    assert!(listed.contains("agent on buh-01"), "{listed}");
+    let none = stdout(&server_command(
+        &url,
+        &["alert", "list", "--severity", "warning"],
+    ));
+    assert_eq!(none.lines().count(), 1, "{none}");
+
+    let id = id.to_string();
+    let acked = stdout(&server_command(
+        &url,
+        &[
+            "alert",
+            "ack",
+            &id,
+            "--comment",
+            "PC is off for repair",
+            "--by",
+            "ivanova",
+        ],
+    ));
+    assert!(acked.contains("acknowledged"), "{acked}");
+    let shown = stdout(&server_command(&url, &["alert", "show", &id]));
+    assert!(
+        shown.contains("by ivanova: PC is off for repair"),
+        "{shown}"
+    );
+    assert!(shown.contains("acknowledged"), "{shown}");
+
+    let added = stdout(&server_command(
+        &url,
+        &[
+            "silence",
+            "add",
+            "--office",
+            "Samara",
+            "--code",
+            "agent.silent",
+            "--for",
+            "2h",
+            "--comment",
+            "move",
+        ],
+    ));
+    let silence = added
+        .split_whitespace()
+        .nth(1)
+        .expect("the id is printed")
+        .to_owned();
+    let listed = stdout(&server_command(&url, &["silence", "list"]));
+    assert!(listed.contains("agent.silent"), "{listed}");
+    stdout(&server_command(&url, &["silence", "remove", &silence]));
+    let listed = stdout(&server_command(&url, &["silence", "list"]));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    // A silence that matches everything is refused.
+    let refused = server_command(&url, &["silence", "add", "--for", "1h", "--comment", "all"]);
+    assert!(!refused.status.success());
+}

@@ -1,0 +1,147 @@
+//! Alert evaluation figures: a full evaluation over a generated fleet, the first one (every
+//! problem fires) and a steady one (nothing changed).
+//!
+//!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_SCALE=100 \
+//!         cargo bench -p tokenwatch-server --bench alerts
+//!
+//! The fleet is 100,000 hosts in 100 offices with 10 certificates each (1,000,000 certificate
+//! sightings; end dates spread over two years, so about 4 % fall inside the 30-day window) and
+//! one agent finding on every tenth host, divided by `BENCH_SCALE` (1: the full size). Rows are
+//! generated inside PostgreSQL (`insert … select generate_series`), the fastest bulk load there
+//! is, in a fresh database `tokenwatch_bench_alerts_<pid>` dropped at the end
+//! (`BENCH_KEEP_DATABASE` keeps it). Prints figures, asserts nothing about speed.
+
+#![allow(clippy::print_stdout)]
+
+use std::time::Instant;
+
+use chrono::Utc;
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokenwatch_server::alerts::{self, Settings};
+use tokenwatch_server::config::AlertsConfig;
+use tokenwatch_server::db;
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // RUST_LOG=tokenwatch_server=debug shows each evaluation's phases.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+/// The fleet, generated in SQL: `$1` hosts, 10 certificates each.
+const FLEET: [&str; 6] = [
+    "insert into offices (name) select 'office ' || o from generate_series(1, 100) o",
+    "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after, \
+         last_seen_at) \
+     select md5('agent' || h)::uuid, (select min(id) from offices) + h % 100, 'ws-' || h, '01', \
+         now() + interval '1 year', now() \
+     from generate_series(1, $1) h",
+    "insert into hosts (agent_id, hostname, os, arch, agent_version, updated_at) \
+     select id, hostname, 'linux', 'x86_64', '0.1.0', now() from agents",
+    "insert into certificates (sha256, sha1, serial, subject, issuer, subject_cn, not_after, \
+         key_usage, extended_key_usage, signature_algorithm, public_key_algorithm, qualified, \
+         is_ca, self_signed, first_seen_at) \
+     select encode(sha256(('cert' || c)::bytea), 'hex'), left(md5('sha1' || c), 40), c::text, \
+         'CN=User ' || c, 'CN=CA', 'User ' || c, \
+         now() + (c * 7919 % (730 * 24)) * interval '1 hour', '{}', '{}', 'GOST', 'GOST', true, \
+         false, false, now() \
+     from generate_series(1, $1 * 10) c",
+    "insert into certificate_sightings (certificate_id, agent_id, first_seen_at, present, \
+         sources) \
+     select c.id, md5('agent' || ((c.id - 1) / 10 + 1))::uuid, now(), true, '[]' \
+     from certificates c",
+    "insert into host_findings (agent_id, ordinal, code, severity, subject, message, \
+         remediation) \
+     select id, 0, 'token.pin_count_low', 'warning', 'token', 'Tries are running out.', \
+         'Confirm the PIN.' from agents where hostname like '%0'",
+];
+
+async fn bench() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let scale = knob("BENCH_SCALE", 1).max(1);
+    let hosts = i64::try_from(100_000 / scale).unwrap();
+
+    let name = format!("tokenwatch_bench_alerts_{}", std::process::id());
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url.as_str(), String::new()),
+    };
+    let bench_url = format!("{}/{name}{query}", &base[..base.rfind('/').unwrap()]);
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    sqlx::query(AssertSqlSafe(format!("create database {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let pool = db::connect(&bench_url, 4).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+
+    let started = Instant::now();
+    for sql in FLEET {
+        let query = sqlx::query(sql);
+        let query = if sql.contains("$1") {
+            query.bind(hosts)
+        } else {
+            query
+        };
+        query.execute(&pool).await.unwrap();
+    }
+    sqlx::query("analyze").execute(&pool).await.unwrap();
+    let sightings: i64 = sqlx::query_scalar("select count(*) from certificate_sightings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    println!(
+        "fleet: {hosts} hosts, {sightings} certificate sightings, generated in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let settings = Settings::from_config(&AlertsConfig::default());
+    let now = Utc::now();
+    for (label, at) in [
+        ("first evaluation (everything fires)", now),
+        ("steady evaluation (nothing changed)", now),
+        ("a minute later", now + chrono::Duration::minutes(1)),
+    ] {
+        let started = Instant::now();
+        let outcome = alerts::evaluate(&pool, at, &settings).await.unwrap();
+        println!(
+            "{label}: {:.3} s, {} fired, {} updated, {} resolved, {} notifications",
+            started.elapsed().as_secs_f64(),
+            outcome.fired,
+            outcome.updated,
+            outcome.resolved,
+            outcome.notifications
+        );
+    }
+    let firing: i64 = sqlx::query_scalar("select count(*) from alerts where state = 'firing'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    println!("firing alerts: {firing}");
+
+    pool.close().await;
+    if std::env::var_os("BENCH_KEEP_DATABASE").is_some() {
+        println!("kept database {name}");
+        return;
+    }
+    sqlx::query(AssertSqlSafe(format!("drop database {name} with (force)")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}

@@ -1,0 +1,256 @@
+//! Alerts: the problems worth telling someone about, one per problem however many hosts share
+//! it, with a lifecycle (firing → resolved), acknowledgements, silences, office maintenance
+//! windows and an outbox of notifications for delivery channels.
+//!
+//! [`evaluate`] loads the facts ([`load`]), applies the pure rules ([`rules`]) and brings the
+//! stored alerts in line ([`reconcile`]) in one transaction, at a `now` the caller gives, so
+//! tests move a clock. [`Evaluator`] runs it in the server: only the process holding a
+//! PostgreSQL advisory lock evaluates, and the lock goes with its connection when it dies.
+
+mod load;
+mod manage;
+mod mute;
+mod reconcile;
+pub mod rules;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{Connection as _, PgConnection, PgPool};
+use tokenwatch_inventory::findings::Thresholds;
+
+use crate::config::AlertsConfig;
+
+pub use manage::{
+    AlertDetail, AlertEvent, AlertFilter, AlertHost, AlertSummary, ManageError, NewSilence,
+    Silence, acknowledge, add_silence, list, remove_silence, show, silences,
+};
+pub use reconcile::Outcome;
+
+/// The advisory lock key of the evaluator ("tokenwatch alerts", as bytes).
+const LOCK_KEY: i64 = 0x746b_6e77_616c_7274;
+
+/// Thresholds and intervals: the server's defaults with per-office overrides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub defaults: OfficeSettings,
+    /// Overrides from `office_alert_settings`, already merged with the defaults.
+    pub offices: HashMap<i64, OfficeSettings>,
+    /// How often agents report; `silent_after_intervals` of them without one is silence.
+    pub agent_interval: Duration,
+    /// An unacknowledged critical alert is notified again after this long.
+    pub repeat_interval: Duration,
+}
+
+/// What can differ per office.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OfficeSettings {
+    pub warning_days: i64,
+    pub critical_days: i64,
+    pub silent_after_intervals: u32,
+}
+
+/// An `office_alert_settings` row.
+type OfficeRow = (i64, Option<i32>, Option<i32>, Option<i32>);
+
+// === impl Settings ===
+
+impl Settings {
+    /// The defaults of `[alerts]`, without office overrides.
+    pub fn from_config(config: &AlertsConfig) -> Self {
+        let span = |s: crate::config::Span| Duration::from_std(s.get()).unwrap_or(Duration::MAX);
+        Self {
+            defaults: OfficeSettings {
+                warning_days: i64::from(config.warning_days),
+                critical_days: i64::from(config.critical_days),
+                silent_after_intervals: config.silent_after_intervals,
+            },
+            offices: HashMap::new(),
+            agent_interval: span(config.agent_interval),
+            repeat_interval: span(config.repeat_interval),
+        }
+    }
+
+    /// The settings that apply in `office`.
+    pub fn office(&self, office: i64) -> OfficeSettings {
+        self.offices.get(&office).copied().unwrap_or(self.defaults)
+    }
+
+    /// The widest warning window of any office, in days.
+    fn horizon_days(&self) -> i64 {
+        self.offices
+            .values()
+            .map(|o| o.warning_days)
+            .chain([self.defaults.warning_days])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// These settings with the overrides stored in `office_alert_settings`.
+    async fn with_offices(&self, db: &mut PgConnection) -> Result<Self, sqlx::Error> {
+        let rows: Vec<OfficeRow> = sqlx::query_as(
+            "select office_id, warning_days, critical_days, silent_after_intervals \
+             from office_alert_settings",
+        )
+        .fetch_all(db)
+        .await?;
+        let mut out = self.clone();
+        for (office, warning, critical, silent) in rows {
+            let d = self.defaults;
+            out.offices.insert(
+                office,
+                OfficeSettings {
+                    warning_days: warning.map_or(d.warning_days, i64::from),
+                    critical_days: critical.map_or(d.critical_days, i64::from),
+                    silent_after_intervals: silent
+                        .and_then(|s| u32::try_from(s).ok())
+                        .unwrap_or(d.silent_after_intervals),
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+// === impl OfficeSettings ===
+
+impl OfficeSettings {
+    /// The expiry thresholds of the shared findings rules.
+    pub fn thresholds(self) -> Thresholds {
+        Thresholds {
+            warning_days: self.warning_days,
+            critical_days: self.critical_days,
+        }
+    }
+}
+
+/// Evaluate every rule at `now` and store the result, in one transaction.
+pub async fn evaluate(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    settings: &Settings,
+) -> Result<Outcome, sqlx::Error> {
+    let mut db = pool.acquire().await?;
+    evaluate_on(&mut db, now, settings).await
+}
+
+/// [`evaluate`] on a given connection (the evaluator's, which holds the lock).
+async fn evaluate_on(
+    db: &mut PgConnection,
+    now: DateTime<Utc>,
+    settings: &Settings,
+) -> Result<Outcome, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // Two evaluations never interleave, whoever runs them (a CLI, a test, a second server
+    // whose lock connection was replaced): the second waits and then sees the first's result.
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(LOCK_KEY + 1)
+        .execute(&mut *tx)
+        .await?;
+    let started = std::time::Instant::now();
+    let settings = settings.with_offices(&mut tx).await?;
+    let facts = load::facts(&mut tx, now, settings.horizon_days()).await?;
+    let loaded = started.elapsed();
+    let desired = rules::evaluate(&facts, &settings, now);
+    let ruled = started.elapsed();
+    let outcome = reconcile::reconcile(&mut tx, desired, now, settings.repeat_interval).await?;
+    tx.commit().await?;
+    tracing::debug!(
+        message = "Alert evaluation timing.",
+        load_ms = loaded.as_millis(),
+        rules_ms = (ruled - loaded).as_millis(),
+        reconcile_ms = (started.elapsed() - ruled).as_millis(),
+    );
+    Ok(outcome)
+}
+
+/// Periodic evaluation by whichever server process holds the evaluator lock.
+#[derive(Debug)]
+pub struct Evaluator {
+    pool: PgPool,
+    settings: Settings,
+    /// The session that holds the lock, while it does: taken out of the pool, so that the lock
+    /// is never handed to other work and ends when this connection is closed or dropped.
+    leader: Option<PgConnection>,
+}
+
+// === impl Evaluator ===
+
+impl Evaluator {
+    /// An evaluator that takes connections from `pool`.
+    pub fn new(pool: PgPool, settings: Settings) -> Self {
+        Self {
+            pool,
+            settings,
+            leader: None,
+        }
+    }
+
+    /// Whether this evaluator holds the lock (as of its last step).
+    pub fn is_leader(&self) -> bool {
+        self.leader.is_some()
+    }
+
+    /// Take the lock if free and, holding it, evaluate at `now`. `None`: another process
+    /// evaluates. A failed evaluation gives the lock up with its connection, so a process
+    /// whose database connection broke does not keep others from taking over.
+    pub async fn step(&mut self, now: DateTime<Utc>) -> Result<Option<Outcome>, sqlx::Error> {
+        if self.leader.is_none() {
+            let mut db = self.pool.acquire().await?;
+            let taken: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+                .bind(LOCK_KEY)
+                .fetch_one(&mut *db)
+                .await?;
+            if !taken {
+                return Ok(None);
+            }
+            tracing::info!(message = "Evaluating alerts: this process holds the evaluator lock.");
+            self.leader = Some(db.detach());
+        }
+        let Some(db) = self.leader.as_mut() else {
+            return Ok(None);
+        };
+        match evaluate_on(db, now, &self.settings).await {
+            Ok(outcome) => Ok(Some(outcome)),
+            Err(error) => {
+                if let Some(db) = self.leader.take() {
+                    // Closing the session releases the lock; the pool opens a fresh one.
+                    let _ = db.close().await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Evaluate every `interval` until `stopped` turns true, then give the lock up.
+    pub async fn run(
+        mut self,
+        interval: std::time::Duration,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stopped.wait_for(|stop| *stop) => break,
+            }
+            match self.step(Utc::now()).await {
+                Ok(Some(outcome)) if outcome != Outcome::default() => {
+                    tracing::info!(
+                        message = "Alerts evaluated.",
+                        fired = outcome.fired,
+                        updated = outcome.updated,
+                        resolved = outcome.resolved,
+                        notifications = outcome.notifications,
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(message = "Alert evaluation failed.", %error),
+            }
+        }
+        if let Some(db) = self.leader.take() {
+            let _ = db.close().await;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The JSON API for alerts and silences under `/api/v1`: list, show and acknowledge alerts;
+//! list, create and end silences. With `http.api_bearer_token_file` every call needs that token.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::HttpState;
+use crate::alerts::{self, AlertFilter, ManageError, NewSilence};
+
+/// Body of `POST /api/v1/alerts/{id}/ack`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ack {
+    comment: String,
+    by: String,
+}
+
+/// An error answer: a status and a short message, never database text.
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
+
+pub(super) fn routes() -> Router<HttpState> {
+    Router::new()
+        .route("/api/v1/alerts", get(list))
+        .route("/api/v1/alerts/{id}", get(show))
+        .route("/api/v1/alerts/{id}/ack", post(ack))
+        .route("/api/v1/silences", get(silences).post(add_silence))
+        .route("/api/v1/silences/{id}", delete(remove_silence))
+}
+
+fn admit(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match &state.api_token {
+        Some(token) if !token.admits(headers) => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "a valid bearer token is required".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn list(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(filter): Query<AlertFilter>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    Ok(Json(alerts::list(&state.pool, &filter).await?).into_response())
+}
+
+async fn show(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    match alerts::show(&state.pool, id).await? {
+        Some(alert) => Ok(Json(alert).into_response()),
+        None => Err(ManageError::NotFound.into()),
+    }
+}
+
+async fn ack(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<Ack>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    alerts::acknowledge(&state.pool, id, &body.by, &body.comment, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn silences(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    Ok(Json(alerts::silences(&state.pool, Utc::now()).await?).into_response())
+}
+
+async fn add_silence(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Json(body): Json<NewSilence>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    let id = alerts::add_silence(&state.pool, &body, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response())
+}
+
+async fn remove_silence(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    if alerts::remove_silence(&state.pool, id, Utc::now()).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError(StatusCode::NOT_FOUND, "no active silence".into()))
+    }
+}
+
+// === impl ApiError ===
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ManageError::Db(error).into()
+    }
+}
+
+impl From<ManageError> for ApiError {
+    fn from(error: ManageError) -> Self {
+        match error {
+            ManageError::NotFound => Self(StatusCode::NOT_FOUND, "no such firing alert".into()),
+            ManageError::Invalid(message) => Self(StatusCode::UNPROCESSABLE_ENTITY, message),
+            ManageError::Db(error) => {
+                tracing::warn!(message = "Alert API failed.", %error);
+                Self(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "an internal database error occurred".into(),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({ "error": self.1 }));
+        if self.0 == StatusCode::UNAUTHORIZED {
+            let challenge = [(WWW_AUTHENTICATE, "Bearer realm=\"tokenwatch\"")];
+            return (self.0, challenge, body).into_response();
+        }
+        (self.0, body).into_response()
+    }
+}
