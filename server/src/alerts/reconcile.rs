@@ -93,25 +93,36 @@ type StoredRow = (
     serde_json::Value,
     bool,
     Option<DateTime<Utc>>,
-    Vec<Uuid>,
-    Vec<String>,
 );
 
+/// The firing alerts with their hosts. Alerts and their hosts are read by two plain scans and
+/// joined here: right after an evaluation fired tens of thousands of alerts, the tables'
+/// statistics are stale and a join in SQL can turn into one aggregate per alert.
 async fn firing(db: &mut PgConnection) -> Result<HashMap<String, Stored>, sqlx::Error> {
     let rows: Vec<StoredRow> = sqlx::query_as(
         "select a.id, a.key, a.rule, a.severity, a.office_id, a.subject, a.summary, \
-             a.remediation, a.labels, a.acknowledged_at is not null, a.last_notified_at, \
-             coalesce((select array_agg(h.agent_id order by h.agent_id) from alert_hosts h \
-                 where h.alert_id = a.id), '{}'), \
-             coalesce((select array_agg(h.hostname order by h.agent_id) from alert_hosts h \
-                 where h.alert_id = a.id), '{}') \
+             a.remediation, a.labels, a.acknowledged_at is not null, a.last_notified_at \
          from alerts a where a.state = 'firing'",
     )
     .fetch_all(&mut *db)
     .await?;
+    let hosts: Vec<(i64, Uuid, String)> = sqlx::query_as(
+        "select h.alert_id, h.agent_id, h.hostname from alert_hosts h \
+         join alerts a on a.id = h.alert_id where a.state = 'firing' \
+         order by h.alert_id, h.agent_id",
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    let mut by_alert: HashMap<i64, (Vec<Uuid>, Vec<String>)> = HashMap::new();
+    for (alert, agent, hostname) in hosts {
+        let entry = by_alert.entry(alert).or_default();
+        entry.0.push(agent);
+        entry.1.push(hostname);
+    }
     Ok(rows
         .into_iter()
         .map(|row| {
+            let (hosts, hostnames) = by_alert.remove(&row.0).unwrap_or_default();
             let stored = Stored {
                 id: row.0,
                 rule: row.2,
@@ -123,8 +134,8 @@ async fn firing(db: &mut PgConnection) -> Result<HashMap<String, Stored>, sqlx::
                 labels: row.8,
                 acknowledged: row.9,
                 last_notified_at: row.10,
-                hosts: row.11,
-                hostnames: row.12,
+                hosts,
+                hostnames,
             };
             (row.1, stored)
         })
