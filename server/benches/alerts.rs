@@ -13,34 +13,20 @@
 
 #![allow(clippy::print_stdout)]
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::time::Instant;
 
 use chrono::Utc;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokenwatch_server::alerts::{self, Settings};
 use tokenwatch_server::config::AlertsConfig;
 use tokenwatch_server::db;
 
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use scratch::{Scratch, knob};
 
 fn main() {
-    // RUST_LOG=tokenwatch_server=debug shows each evaluation's phases.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(bench());
+    scratch::run(bench());
 }
 
 /// The fleet, generated in SQL: `$1` hosts, 10 certificates each.
@@ -72,23 +58,11 @@ const FLEET: [&str; 6] = [
 ];
 
 async fn bench() {
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let scale = knob("BENCH_SCALE", 1).max(1);
     let hosts = i64::try_from(100_000 / scale).unwrap();
 
-    let name = format!("tokenwatch_bench_alerts_{}", std::process::id());
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url.as_str(), String::new()),
-    };
-    let bench_url = format!("{}/{name}{query}", &base[..base.rfind('/').unwrap()]);
-    let mut admin = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let pool = db::connect(&bench_url, 4).await.unwrap();
+    let scratch = Scratch::create("tokenwatch_bench_alerts").await;
+    let pool = db::connect(&scratch.url, 4).await.unwrap();
     db::migrate(&pool).await.unwrap();
 
     let started = Instant::now();
@@ -136,12 +110,5 @@ async fn bench() {
     println!("firing alerts: {firing}");
 
     pool.close().await;
-    if std::env::var_os("BENCH_KEEP_DATABASE").is_some() {
-        println!("kept database {name}");
-        return;
-    }
-    sqlx::query(AssertSqlSafe(format!("drop database {name} with (force)")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    scratch.finish().await;
 }

@@ -13,16 +13,21 @@
 
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgPool, PgPoolCopyExt};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokenwatch_proto::v1;
 use tokenwatch_server::db;
 use tokenwatch_server::ingest::{Ingest, IngestOptions};
 use uuid::Uuid;
+
+use scratch::{Scratch, knob};
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/inventory/support.rs"]
@@ -43,13 +48,6 @@ const ROW_TABLES: [&str; 9] = [
     "certificate_sightings",
     "container_sightings",
 ];
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn hex_of(seed: &str) -> String {
     hex::encode(Sha256::digest(seed.as_bytes()))
@@ -269,23 +267,10 @@ async fn copy_ceiling(
 }
 
 fn main() {
-    // Warnings (a batch retried one by one) show beside the figures.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(bench());
+    scratch::run(bench());
 }
 
 async fn bench() {
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let agents = knob("BENCH_AGENTS", 1_000);
     let tasks = knob("BENCH_TASKS", 64).clamp(1, agents);
     let changed_rounds = knob("BENCH_CHANGED_ROUNDS", 5);
@@ -296,20 +281,10 @@ async fn bench() {
         ..IngestOptions::default()
     };
 
-    let name = format!("tokenwatch_bench_{}", std::process::id());
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url.as_str(), String::new()),
-    };
-    let bench_url = format!("{}/{name}{query}", &base[..base.rfind('/').unwrap()]);
-    let mut admin = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let scratch = Scratch::create("tokenwatch_bench").await;
 
     let connections = u32::try_from(options.writers.max(4)).unwrap() + 2;
-    let pool = db::connect(&bench_url, connections).await.unwrap();
+    let pool = db::connect(&scratch.url, connections).await.unwrap();
     db::migrate(&pool).await.unwrap();
     let settings: Vec<(String, String)> = sqlx::query_as(
         "select name, setting from pg_settings where name in \
@@ -399,12 +374,5 @@ async fn bench() {
     );
 
     pool.close().await;
-    if std::env::var_os("BENCH_KEEP_DATABASE").is_some() {
-        println!("kept database {name}");
-        return;
-    }
-    sqlx::query(AssertSqlSafe(format!("drop database {name} with (force)")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    scratch.finish().await;
 }
