@@ -30,10 +30,9 @@ pub(super) async fn apply(pool: &PgPool, reports: &[Report]) -> Vec<Outcome> {
         Ok(seen) => seen,
         Err(error) => return failed(reports.len(), &error),
     };
-    let rest: Vec<Report> = reports
+    let rest: Vec<&Report> = reports
         .iter()
         .filter(|r| !seen.contains(&r.agent))
-        .cloned()
         .collect();
     let mut rest_outcomes = if rest.is_empty() {
         Vec::new()
@@ -137,14 +136,14 @@ struct Stored {
 /// Apply the reports [`seen_again`] did not settle, in one transaction.
 async fn apply_in_transaction(
     pool: &PgPool,
-    reports: &[Report],
+    reports: &[&Report],
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let stored = lock(&mut tx, reports).await?;
     let mut outcomes = Vec::with_capacity(reports.len());
     let mut moved: Vec<&Report> = Vec::new();
     let mut changed: Vec<Changed<'_>> = Vec::new();
-    for report in reports {
+    for &report in reports {
         outcomes.push(match stored.get(&report.agent) {
             None => Err(IngestError::UnknownAgent),
             Some(s) if report.sequence <= s.last_sequence => Ok(DUPLICATE),
@@ -206,7 +205,7 @@ type StoredRow = (Uuid, i64, bool, Option<DateTime<Utc>>, Option<String>);
 /// and unknown agents are absent from the answer.
 async fn lock(
     conn: &mut PgConnection,
-    reports: &[Report],
+    reports: &[&Report],
 ) -> Result<HashMap<Uuid, Stored>, sqlx::Error> {
     let agents: Vec<Uuid> = reports.iter().map(|r| r.agent).collect();
     let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_slice()).collect();
