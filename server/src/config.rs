@@ -5,6 +5,7 @@
 //! `deploy/server.example.toml` shows the defaults and is checked against them by a test.
 
 mod duration;
+mod notify;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -13,6 +14,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use duration::Span;
+pub use notify::{
+    AlertmanagerChannel, EmailChannel, Language, NotifyConfig, Route, SmtpSecurity, WebhookChannel,
+    WebhookFormat,
+};
 
 /// Everything `serve` needs.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
@@ -27,6 +32,7 @@ pub struct Config {
     pub agent_ca: AgentCaConfig,
     pub agents: AgentsConfig,
     pub alerts: AlertsConfig,
+    pub notify: NotifyConfig,
 }
 
 /// `[database]`
@@ -209,6 +215,7 @@ impl Config {
         if self.database.max_connections == 0 {
             return invalid("database.max_connections must be at least 1");
         }
+        self.notify.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }
@@ -226,6 +233,7 @@ impl Default for Config {
             agent_ca: AgentCaConfig::default(),
             agents: AgentsConfig::default(),
             alerts: AlertsConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

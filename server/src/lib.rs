@@ -16,6 +16,7 @@ pub mod http;
 pub mod ingest;
 pub mod inventory;
 pub mod metrics;
+pub mod notify;
 pub mod pki;
 pub mod registry;
 
@@ -57,6 +58,8 @@ pub async fn run(
         .as_deref()
         .map(http::BearerToken::read)
         .transpose()?;
+    // Likewise an unreadable channel secret or CA file.
+    let channels = Arc::new(notify::Channels::from_config(&config.notify)?);
     let pool = db::connect(
         config.database.url.expose(),
         config.database.max_connections,
@@ -97,7 +100,7 @@ pub async fn run(
     );
     let state = http::HttpState {
         pool: pool.clone(),
-        metrics,
+        metrics: Arc::clone(&metrics),
         metrics_token,
         api_token,
     };
@@ -105,6 +108,17 @@ pub async fn run(
         alerts::Evaluator::new(pool.clone(), alerts::Settings::from_config(&config.alerts));
     let evaluation =
         tokio::spawn(evaluator.run(config.alerts.evaluation_interval.get(), stopped.clone()));
+    for channel in channels.iter() {
+        metrics.register_channel(channel.name());
+    }
+    let deliverer = notify::Deliverer::new(
+        pool.clone(),
+        Arc::clone(&channels),
+        notify::outbox::Retry::from_config(&config.notify),
+        Arc::clone(&metrics),
+    );
+    let delivery =
+        tokio::spawn(deliverer.run(config.notify.delivery_interval.get(), stopped.clone()));
     let http = http::serve(state, listeners.http, wait(stopped));
     // The first to fail stops the other.
     let served = tokio::try_join!(async { grpc.await.context("gRPC server") }, async {
@@ -113,6 +127,9 @@ pub async fn run(
     // An evaluation cut short rolls back; its lock goes with its connection.
     evaluation.abort();
     let _ = evaluation.await;
+    // A delivery cut short is tried again by whoever delivers next.
+    delivery.abort();
+    let _ = delivery.await;
     served?;
     pool.close().await;
     tracing::info!(message = "Stopped.");

@@ -35,6 +35,7 @@ pub use prometheus_text::CONTENT_TYPE;
 pub struct Metrics {
     reports: Family<Outcome, Counter>,
     enrollments: Family<Outcome, Counter>,
+    notifications: Family<ChannelOutcome, Counter>,
     max_age: Duration,
     /// The last inventory computed and when. A lock held across the computation, so that
     /// concurrent scrapes of an outdated cache wait for one computation instead of each
@@ -67,6 +68,9 @@ pub enum MetricsError {
 /// The `outcome` label of a counter.
 type Outcome = [(&'static str, &'static str); 1];
 
+/// The `channel` and `outcome` labels of the notification counter.
+type ChannelOutcome = [(&'static str, String); 2];
+
 const REPORT_OUTCOMES: [&str; 5] = ["changed", "unchanged", "duplicate", "rejected", "failed"];
 const ENROLL_OUTCOMES: [&str; 4] = ["enrolled", "refused", "invalid", "failed"];
 
@@ -88,6 +92,7 @@ impl Metrics {
         let metrics = Self {
             reports: Family::default(),
             enrollments: Family::default(),
+            notifications: Family::default(),
             max_age,
             latest: Mutex::new(None),
         };
@@ -137,6 +142,29 @@ impl Metrics {
             .inc();
     }
 
+    /// Count `n` notification deliveries to `channel`: `sent`, `failed` (to be retried) or
+    /// `abandoned`.
+    pub fn count_notifications(&self, channel: &str, outcome: &'static str, n: usize) {
+        let labels = [
+            ("channel", channel.to_owned()),
+            ("outcome", outcome.to_owned()),
+        ];
+        let counter = self.notifications.get_or_create(&labels);
+        counter.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Expose every outcome of `channel` at zero, so that a channel's first failure is an
+    /// increase rather than a new series.
+    pub fn register_channel(&self, channel: &str) {
+        for outcome in ["sent", "failed", "abandoned"] {
+            let labels = [
+                ("channel", channel.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ];
+            self.notifications.get_or_create_owned(&labels);
+        }
+    }
+
     /// The exposition, Prometheus text format; see [`CONTENT_TYPE`].
     pub async fn render(&self, pool: &PgPool) -> Result<String, MetricsError> {
         let inventory = self.inventory(pool).await?;
@@ -154,6 +182,12 @@ impl Metrics {
             "Enrolment attempts by outcome: enrolled, refused (wrong, expired or revoked \
              secret), invalid (bad host name or CSR), failed",
             self.enrollments.clone(),
+        );
+        registry.register(
+            "tokenwatch_notifications",
+            "Notification deliveries by this process, by channel and outcome: sent, failed \
+             (retried later), abandoned (refused for good or too old)",
+            self.notifications.clone(),
         );
         registry.register_collector(Box::new(inventory));
         let mut body = String::new();

@@ -1,0 +1,63 @@
+//! How each channel is doing: for `notify list`, `/api/v1/channels` and the metrics.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::Channels;
+
+/// One channel's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChannelStatus {
+    pub name: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_failure_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Failed attempts since the last success; above zero the channel is failing.
+    pub consecutive_failures: i32,
+    /// Deliveries waiting (due or backing off).
+    pub pending: i64,
+    /// Deliveries given up on.
+    pub abandoned: i64,
+}
+
+type Row = (
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<i32>,
+    i64,
+    i64,
+);
+
+/// The state of every configured channel, in name order.
+pub async fn channel_status(
+    pool: &PgPool,
+    channels: &Channels,
+) -> Result<Vec<ChannelStatus>, sqlx::Error> {
+    let mut out = Vec::new();
+    for channel in channels.iter() {
+        let row: Row = sqlx::query_as(
+            "select c.last_success_at, c.last_failure_at, c.last_error, c.consecutive_failures, \
+                 (select count(*) from notification_deliveries \
+                  where channel = $1 and delivered_at is null and abandoned_at is null), \
+                 (select count(*) from notification_deliveries \
+                  where channel = $1 and abandoned_at is not null) \
+             from (select 1) one \
+             left join notification_channels c on c.name = $1",
+        )
+        .bind(channel.name())
+        .fetch_one(pool)
+        .await?;
+        out.push(ChannelStatus {
+            name: channel.name().to_owned(),
+            last_success_at: row.0,
+            last_failure_at: row.1,
+            last_error: row.2,
+            consecutive_failures: row.3.unwrap_or(0),
+            pending: row.4,
+            abandoned: row.5,
+        });
+    }
+    Ok(out)
+}
