@@ -1,7 +1,8 @@
 //! The command line: `serve`, `migrate`, `gen-config`, and the operator's commands for
-//! enrolment secrets, agents, alerts and silences, which work on the database directly.
+//! enrolment secrets, agents, alerts, silences and notification channels, which work on the database directly.
 
 mod alerts;
+mod notify;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use crate::config::{Config, DatabaseUrl, Span};
 use crate::{Listeners, db, registry};
 
 pub use alerts::{AlertCommand, SilenceCommand};
+pub use notify::NotifyCommand;
 
 /// tokenwatch server: receives agents' inventories over mutual TLS.
 #[derive(Debug, Parser)]
@@ -57,6 +59,9 @@ pub enum Command {
     /// Silence alerts until a time.
     #[command(subcommand)]
     Silence(SilenceCommand),
+    /// Notification channels: their state, and a test message.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
 }
 
 /// `serve` overrides of the configuration file.
@@ -163,6 +168,10 @@ impl Cli {
             Command::Silence(command) => {
                 let pool = connect(&config).await?;
                 alerts::silence_command(&pool, command, &mut out).await?;
+            }
+            Command::Notify(command) => {
+                let pool = connect(&config).await?;
+                notify::notify_command(&config, &pool, command, &mut out).await?;
             }
         }
         Ok(())

@@ -23,6 +23,7 @@ use sqlx::PgPool;
 
 use crate::db::MIGRATOR;
 use crate::metrics::{self, Metrics};
+use crate::notify::Channels;
 
 pub use bearer::{BearerToken, TokenError};
 
@@ -35,6 +36,8 @@ pub struct HttpState {
     pub metrics_token: Option<BearerToken>,
     /// Required by `/api/v1/…` when set.
     pub api_token: Option<BearerToken>,
+    /// The notification channels, for `/api/v1/channels`.
+    pub channels: Arc<Channels>,
 }
 
 /// The HTTP routes.

@@ -103,6 +103,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         metrics_token,
         api_token,
+        channels: Arc::clone(&channels),
     };
     let evaluator =
         alerts::Evaluator::new(pool.clone(), alerts::Settings::from_config(&config.alerts));

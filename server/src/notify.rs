@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 pub use channel::{Channel, Channels};
 pub use deliverer::{Deliverer, Round};
-pub use status::{ChannelStatus, channel_status};
+pub use status::{ChannelStatus, channel_status, send_test};
 
 /// Why a channel could not take a message. Retried with backoff unless `permanent`.
 #[derive(Debug, thiserror::Error)]

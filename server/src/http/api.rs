@@ -1,5 +1,5 @@
 //! The JSON API for alerts and silences under `/api/v1`: list, show and acknowledge alerts;
-//! list, create and end silences. With `http.api_bearer_token_file` every call needs that token.
+//! list, create and end silences; the notification channels' state and a test message. With `http.api_bearer_token_file` every call needs that token.
 
 use axum::extract::{Path, Query, State};
 use axum::http::header::WWW_AUTHENTICATE;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::HttpState;
 use crate::alerts::{self, AlertFilter, ManageError, NewSilence};
+use crate::notify;
 
 /// Body of `POST /api/v1/alerts/{id}/ack`.
 #[derive(Debug, Deserialize)]
@@ -32,6 +33,8 @@ pub(super) fn routes() -> Router<HttpState> {
         .route("/api/v1/alerts/{id}/ack", post(ack))
         .route("/api/v1/silences", get(silences).post(add_silence))
         .route("/api/v1/silences/{id}", delete(remove_silence))
+        .route("/api/v1/channels", get(channels))
+        .route("/api/v1/channels/{name}/test", post(test_channel))
 }
 
 fn admit(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -104,6 +107,35 @@ async fn remove_silence(
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError(StatusCode::NOT_FOUND, "no active silence".into()))
+    }
+}
+
+async fn channels(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    let status = notify::channel_status(&state.pool, &state.channels).await?;
+    Ok(Json(status).into_response())
+}
+
+/// Send a test notification: 200 with `{"sent": true}`, or 502 with the channel's error.
+async fn test_channel(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    let Some(channel) = state.channels.get(&name) else {
+        return Err(ApiError(StatusCode::NOT_FOUND, "no such channel".into()));
+    };
+    match notify::send_test(&state.pool, channel, Utc::now()).await? {
+        Ok(()) => Ok(Json(serde_json::json!({ "sent": true })).into_response()),
+        Err(error) => Ok((
+            StatusCode::BAD_GATEWAY,
+            Json(serde_json::json!({ "sent": false, "error": error.to_string() })),
+        )
+            .into_response()),
     }
 }
 

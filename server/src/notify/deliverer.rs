@@ -142,8 +142,10 @@ impl Deliverer {
                         .count_notifications(channel.name(), "failed", failed.retried);
                     self.metrics
                         .count_notifications(channel.name(), "abandoned", failed.abandoned);
-                    // A permanent refusal of one batch says nothing about the next.
-                    if !error.is_permanent() {
+                    // The channel is down: the rest waits its turn behind the oldest. Unless that
+                    // batch is out of the way (refused for good, or too old to send): the
+                    // next one gets its own chance.
+                    if failed.abandoned == 0 {
                         return Ok(());
                     }
                 }

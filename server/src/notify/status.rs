@@ -61,3 +61,21 @@ pub async fn channel_status(
     }
     Ok(out)
 }
+
+/// Send a test notification through `channel` now and record the outcome as the channel's
+/// latest, so `notify list` and the metrics show it. The outer error is the database's.
+pub async fn send_test(
+    pool: &PgPool,
+    channel: &super::Channel,
+    now: DateTime<Utc>,
+) -> Result<Result<(), super::DeliveryError>, sqlx::Error> {
+    let sent = channel.send(&[super::test_notification(now)], now).await;
+    let mut db = pool.acquire().await?;
+    match &sent {
+        Ok(()) => super::outbox::succeeded(&mut db, channel.name(), now).await?,
+        Err(error) => {
+            super::outbox::channel_failed(&mut db, channel.name(), &error.to_string(), now).await?;
+        }
+    }
+    Ok(sent)
+}

@@ -14,30 +14,30 @@ use crate::support::*;
 
 /// The default settings, with agents that may stay silent for years (these tests move the
 /// clock by weeks without reporting).
-fn patient() -> Settings {
+pub(crate) fn patient() -> Settings {
     let mut settings = Settings::from_config(&AlertsConfig::default());
     settings.agent_interval = Duration::days(3650);
     settings
 }
 
 /// Certificate 0 ends here.
-fn end() -> DateTime<Utc> {
+pub(crate) fn end() -> DateTime<Utc> {
     base() + Duration::days(100)
 }
 
-fn expiring(hostname: &str) -> v1::Inventory {
+pub(crate) fn expiring(hostname: &str) -> v1::Inventory {
     let mut inventory = workstation(hostname);
     inventory.certificates[0].not_after = ts(end());
     inventory
 }
 
-fn renewed(hostname: &str) -> v1::Inventory {
+pub(crate) fn renewed(hostname: &str) -> v1::Inventory {
     let mut inventory = workstation(hostname);
     inventory.certificates.remove(0);
     inventory
 }
 
-fn cert_key() -> String {
+pub(crate) fn cert_key() -> String {
     format!("certificate:{}", cert_hashes(0).1)
 }
 
@@ -87,7 +87,7 @@ fn note(key: &str, kind: &str, severity: &str) -> (String, String, String) {
     (key.into(), kind.into(), severity.into())
 }
 
-async fn three_hosts(pool: &PgPool) -> Vec<Uuid> {
+pub(crate) async fn three_hosts(pool: &PgPool) -> Vec<Uuid> {
     let office = office(pool, "Бухгалтерия").await;
     let mut agents = Vec::new();
     for name in ["buh-01", "buh-02", "buh-03"] {
@@ -541,6 +541,7 @@ async fn the_api_lists_shows_acknowledges_and_silences_with_its_token(pool: PgPo
         )),
         metrics_token: None,
         api_token: BearerToken::new("s3cret"),
+        channels: Default::default(),
     });
     let token = Some("s3cret");
 

@@ -8,6 +8,8 @@ mod alerts;
 mod batch;
 mod findings;
 mod history;
+mod notify_webhook;
+mod sink;
 mod store;
 mod support;
 mod validation;
