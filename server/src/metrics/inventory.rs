@@ -1,7 +1,8 @@
 //! The inventory gauges: what PostgreSQL holds, as of one computation.
 //!
 //! Loading takes a fixed number of statements whatever the fleet's size: one for certificates
-//! and their keys, one for agents, one for the per-office counts, and the few of
+//! and their keys, one for agents, one for the per-office counts, one each for firing alerts
+//! and notification channels, and the few of
 //! [`current_findings`]. Only non-revoked agents count, and only what their latest reports
 //! list: a certificate counts where its sighting is `present`, never by its `last_seen_at`.
 
@@ -27,6 +28,17 @@ pub(super) struct Inventory {
     offices: Vec<OfficeRow>,
     /// (office, code, severity) → findings.
     findings: BTreeMap<(String, String, &'static str), i64>,
+    /// Firing alerts: (acknowledged, severity) → count, every combination present.
+    alerts: BTreeMap<(bool, String), i64>,
+    channels: Vec<ChannelRow>,
+}
+
+/// A notification channel that has been used: deliveries waiting and failures in a row.
+#[derive(Debug, FromRow)]
+struct ChannelRow {
+    channel: String,
+    pending: i64,
+    consecutive_failures: i64,
 }
 
 /// An end-entity certificate present in an office.
@@ -122,6 +134,22 @@ const OFFICES: &str = "\
     left join k on k.office_id = o.id \
     order by o.name";
 
+/// Firing alerts by acknowledgement and severity, zeros included.
+const ALERTS: &str = "\
+    select ack, severity, \
+        (select count(*) from alerts a where a.state = 'firing' and a.severity = s.severity \
+            and (a.acknowledged_at is not null) = ack) \
+    from (values ('warning'), ('critical')) as s(severity), (values (false), (true)) as b(ack)";
+
+/// Every channel with a status or a delivery waiting.
+const CHANNELS: &str = "\
+    with waiting as (select channel, count(*) as n from notification_deliveries \
+        where delivered_at is null and abandoned_at is null group by channel) \
+    select coalesce(c.name, w.channel) as channel, coalesce(w.n, 0) as pending, \
+        coalesce(c.consecutive_failures, 0)::bigint as consecutive_failures \
+    from notification_channels c full join waiting w on w.channel = c.name \
+    order by 1";
+
 // === impl Inventory ===
 
 impl Inventory {
@@ -130,6 +158,12 @@ impl Inventory {
         let certificates = sqlx::query_as(CERTIFICATES).fetch_all(pool).await?;
         let agents: Vec<AgentRow> = sqlx::query_as(AGENTS).fetch_all(pool).await?;
         let offices = sqlx::query_as(OFFICES).fetch_all(pool).await?;
+        let alert_rows: Vec<(bool, String, i64)> = sqlx::query_as(ALERTS).fetch_all(pool).await?;
+        let alerts = alert_rows
+            .into_iter()
+            .map(|(ack, severity, n)| ((ack, severity), n))
+            .collect();
+        let channels = sqlx::query_as(CHANNELS).fetch_all(pool).await?;
         // The server's own view of findings: the agents' clock-free findings plus the expiry
         // findings recomputed at `now`, so that a silent host's certificates still age. The
         // thresholds are the agent's defaults, as in the shipped alert rules.
@@ -160,6 +194,8 @@ impl Inventory {
             agents,
             offices,
             findings,
+            alerts,
+            channels,
         })
     }
 }
@@ -216,6 +252,43 @@ impl Collector for Inventory {
                 ];
                 (labels, *n)
             }),
+        )?;
+        self.encode_alerting(&mut encoder)
+    }
+}
+
+impl Inventory {
+    fn encode_alerting(&self, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+        gauges(
+            encoder,
+            "tokenwatch_alerts_firing",
+            "Firing alerts by severity and whether someone acknowledged them.",
+            None,
+            self.alerts.iter().map(|((ack, severity), n)| {
+                let labels = [
+                    ("severity", severity.as_str()),
+                    ("acknowledged", if *ack { "true" } else { "false" }),
+                ];
+                (labels, *n)
+            }),
+        )?;
+        gauges(
+            encoder,
+            "tokenwatch_notification_deliveries_pending",
+            "Notifications waiting for their channel: due, or backing off after a failure.",
+            None,
+            self.channels
+                .iter()
+                .map(|c| ([("channel", c.channel.as_str())], c.pending)),
+        )?;
+        gauges(
+            encoder,
+            "tokenwatch_notification_channel_consecutive_failures",
+            "Failed attempts of the channel since its last success; above zero it is failing.",
+            None,
+            self.channels
+                .iter()
+                .map(|c| ([("channel", c.channel.as_str())], c.consecutive_failures)),
         )
     }
 }

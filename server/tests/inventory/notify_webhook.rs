@@ -191,6 +191,15 @@ async fn a_webhook_gets_every_notification_once_signed_in_order_through_failures
             .contains("HTTP 503"),
         "{status:?}"
     );
+    let fresh = Metrics::new(std::time::Duration::ZERO);
+    let exposition = fresh.render(&pool).await.unwrap();
+    for line in [
+        r#"tokenwatch_notification_deliveries_pending{channel="helpdesk"} 1"#,
+        r#"tokenwatch_notification_channel_consecutive_failures{channel="helpdesk"} 1"#,
+        r#"tokenwatch_alerts_firing{severity="critical",acknowledged="false"} 0"#,
+    ] {
+        assert!(exposition.contains(line), "{line} in {exposition}");
+    }
     let attempts = sink.received().len();
     step(&mut restarted, resolved_at + Duration::seconds(29)).await;
     assert_eq!(
