@@ -10,6 +10,7 @@
 mod load;
 mod manage;
 mod mute;
+mod offices;
 mod reconcile;
 pub mod rules;
 
@@ -24,6 +25,10 @@ use crate::config::AlertsConfig;
 pub use manage::{
     AlertDetail, AlertEvent, AlertFilter, AlertHost, AlertSummary, ManageError, NewSilence,
     Silence, acknowledge, add_silence, list, remove_silence, show, silences,
+};
+pub use offices::{
+    Maintenance, NewMaintenance, OfficeAlerting, OfficeOverrides, add_maintenance, end_maintenance,
+    maintenance, office_alerting, set_office_overrides,
 };
 pub use reconcile::Outcome;
 
@@ -95,18 +100,14 @@ impl Settings {
         .fetch_all(db)
         .await?;
         let mut out = self.clone();
+        let unsigned = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
         for (office, warning, critical, silent) in rows {
-            let d = self.defaults;
-            out.offices.insert(
-                office,
-                OfficeSettings {
-                    warning_days: warning.map_or(d.warning_days, i64::from),
-                    critical_days: critical.map_or(d.critical_days, i64::from),
-                    silent_after_intervals: silent
-                        .and_then(|s| u32::try_from(s).ok())
-                        .unwrap_or(d.silent_after_intervals),
-                },
-            );
+            let overrides = OfficeOverrides {
+                warning_days: unsigned(warning),
+                critical_days: unsigned(critical),
+                silent_after_intervals: unsigned(silent),
+            };
+            out.offices.insert(office, overrides.over(self.defaults));
         }
         Ok(out)
     }

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod notify;
+mod offices;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use crate::{Listeners, db, registry};
 
 pub use alerts::{AlertCommand, SilenceCommand};
 pub use notify::NotifyCommand;
+pub use offices::{MaintenanceCommand, OfficeCommand};
 
 /// tokenwatch server: receives agents' inventories over mutual TLS.
 #[derive(Debug, Parser)]
@@ -59,6 +61,12 @@ pub enum Command {
     /// Silence alerts until a time.
     #[command(subcommand)]
     Silence(SilenceCommand),
+    /// Offices' own alert thresholds.
+    #[command(subcommand)]
+    Office(OfficeCommand),
+    /// Offices' maintenance windows, which hold notifications back.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
     /// Notification channels: their state, and a test message.
     #[command(subcommand)]
     Notify(NotifyCommand),
@@ -168,6 +176,15 @@ impl Cli {
             Command::Silence(command) => {
                 let pool = connect(&config).await?;
                 alerts::silence_command(&pool, command, &mut out).await?;
+            }
+            Command::Office(command) => {
+                let pool = connect(&config).await?;
+                let defaults = crate::alerts::Settings::from_config(&config.alerts);
+                offices::office_command(&pool, &defaults, command, &mut out).await?;
+            }
+            Command::Maintenance(command) => {
+                let pool = connect(&config).await?;
+                offices::maintenance_command(&pool, command, &mut out).await?;
             }
             Command::Notify(command) => {
                 let pool = connect(&config).await?;

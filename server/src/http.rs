@@ -38,6 +38,8 @@ pub struct HttpState {
     pub api_token: Option<BearerToken>,
     /// The notification channels, for `/api/v1/channels`.
     pub channels: Arc<Channels>,
+    /// The `[alerts]` defaults that office overrides are checked against.
+    pub alert_defaults: Arc<crate::alerts::Settings>,
 }
 
 /// The HTTP routes.

@@ -104,6 +104,7 @@ pub async fn run(
         metrics_token,
         api_token,
         channels: Arc::clone(&channels),
+        alert_defaults: Arc::new(alerts::Settings::from_config(&config.alerts)),
     };
     let evaluator =
         alerts::Evaluator::new(pool.clone(), alerts::Settings::from_config(&config.alerts));

@@ -5,13 +5,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 
 use super::HttpState;
-use crate::alerts::{self, AlertFilter, ManageError, NewSilence};
+use crate::alerts::{self, AlertFilter, ManageError, NewMaintenance, NewSilence, OfficeOverrides};
 use crate::notify;
 
 /// Body of `POST /api/v1/alerts/{id}/ack`.
@@ -33,6 +33,13 @@ pub(super) fn routes() -> Router<HttpState> {
         .route("/api/v1/alerts/{id}/ack", post(ack))
         .route("/api/v1/silences", get(silences).post(add_silence))
         .route("/api/v1/silences/{id}", delete(remove_silence))
+        .route("/api/v1/offices", get(offices))
+        .route("/api/v1/offices/{name}/alert-settings", put(set_office))
+        .route(
+            "/api/v1/maintenance",
+            get(maintenance).post(add_maintenance),
+        )
+        .route("/api/v1/maintenance/{id}", delete(end_maintenance))
         .route("/api/v1/channels", get(channels))
         .route("/api/v1/channels/{name}/test", post(test_channel))
 }
@@ -107,6 +114,58 @@ async fn remove_silence(
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError(StatusCode::NOT_FOUND, "no active silence".into()))
+    }
+}
+
+async fn offices(State(state): State<HttpState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    let offices = alerts::office_alerting(&state.pool, &state.alert_defaults).await?;
+    Ok(Json(offices).into_response())
+}
+
+/// Replace an office's overrides: `{"warning_days"?, "critical_days"?, "silent_after_intervals"?}`.
+async fn set_office(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Json(body): Json<OfficeOverrides>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    alerts::set_office_overrides(&state.pool, &name, body, &state.alert_defaults).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn maintenance(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    Ok(Json(alerts::maintenance(&state.pool, Utc::now()).await?).into_response())
+}
+
+async fn add_maintenance(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Json(body): Json<NewMaintenance>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    let id = alerts::add_maintenance(&state.pool, &body, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response())
+}
+
+async fn end_maintenance(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    admit(&state, &headers)?;
+    if alerts::end_maintenance(&state.pool, id, Utc::now()).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "no open maintenance window".into(),
+        ))
     }
 }
 

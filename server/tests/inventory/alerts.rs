@@ -42,7 +42,10 @@ pub(crate) fn cert_key() -> String {
 }
 
 /// key, rule, severity, state and host names of the alerts whose key starts with `prefix`.
-async fn alerts_like(pool: &PgPool, prefix: &str) -> Vec<(String, String, String, String, String)> {
+pub(crate) async fn alerts_like(
+    pool: &PgPool,
+    prefix: &str,
+) -> Vec<(String, String, String, String, String)> {
     sqlx::query_as(
         "select a.key, a.rule, a.severity, a.state, \
              (select string_agg(h.hostname, ',' order by h.hostname) from alert_hosts h \
@@ -56,7 +59,7 @@ async fn alerts_like(pool: &PgPool, prefix: &str) -> Vec<(String, String, String
 }
 
 /// Queued notifications: key, kind, severity.
-async fn outbox(pool: &PgPool, prefix: &str) -> Vec<(String, String, String)> {
+pub(crate) async fn outbox(pool: &PgPool, prefix: &str) -> Vec<(String, String, String)> {
     sqlx::query_as(
         "select a.key, n.kind, n.severity from alert_notifications n \
          join alerts a on a.id = n.alert_id where starts_with(a.key, $1) order by n.id",
@@ -67,7 +70,7 @@ async fn outbox(pool: &PgPool, prefix: &str) -> Vec<(String, String, String)> {
     .unwrap()
 }
 
-fn row(
+pub(crate) fn row(
     key: &str,
     rule: &str,
     severity: &str,
@@ -83,7 +86,7 @@ fn row(
     )
 }
 
-fn note(key: &str, kind: &str, severity: &str) -> (String, String, String) {
+pub(crate) fn note(key: &str, kind: &str, severity: &str) -> (String, String, String) {
     (key.into(), kind.into(), severity.into())
 }
 
@@ -307,15 +310,15 @@ async fn a_maintenance_window_holds_notifications_back(pool: PgPool) {
     three_hosts(&pool).await;
     let key = cert_key();
     let start = end() - Duration::days(13);
-    sqlx::query(
-        "insert into office_maintenance (office_id, starts_at, ends_at) \
-         select id, $1, $2 from offices",
-    )
-    .bind(start - Duration::hours(1))
-    .bind(start + Duration::hours(1))
-    .execute(&pool)
-    .await
-    .unwrap();
+    let window = alerts::NewMaintenance {
+        office: "Бухгалтерия".into(),
+        from: Some(start - Duration::hours(1)),
+        until: start + Duration::hours(1),
+        comment: "replacing the switch".into(),
+    };
+    alerts::add_maintenance(&pool, &window, start - Duration::hours(2))
+        .await
+        .unwrap();
     alerts::evaluate(&pool, start, &patient()).await.unwrap();
     assert_eq!(outbox(&pool, &key).await, []);
     alerts::evaluate(&pool, start + Duration::hours(2), &patient())
@@ -327,12 +330,13 @@ async fn a_maintenance_window_holds_notifications_back(pool: PgPool) {
 #[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
 async fn office_settings_override_the_thresholds(pool: PgPool) {
     three_hosts(&pool).await;
-    sqlx::query(
-        "insert into office_alert_settings (office_id, warning_days) select id, 120 from offices",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    let overrides = alerts::OfficeOverrides {
+        warning_days: Some(120),
+        ..Default::default()
+    };
+    alerts::set_office_overrides(&pool, "Бухгалтерия", overrides, &patient())
+        .await
+        .unwrap();
     alerts::evaluate(&pool, end() - Duration::days(100), &patient())
         .await
         .unwrap();
@@ -499,7 +503,7 @@ async fn one_evaluator_at_a_time_and_another_takes_over_when_it_dies(pool: PgPoo
 }
 
 /// One API call: status and JSON answer.
-async fn call(
+pub(crate) async fn call(
     router: &axum::Router,
     method: &str,
     path: &str,
@@ -542,6 +546,7 @@ async fn the_api_lists_shows_acknowledges_and_silences_with_its_token(pool: PgPo
         metrics_token: None,
         api_token: BearerToken::new("s3cret"),
         channels: Default::default(),
+        alert_defaults: std::sync::Arc::new(patient()),
     });
     let token = Some("s3cret");
 

@@ -9,6 +9,7 @@ mod batch;
 mod findings;
 mod history;
 mod notify_webhook;
+mod offices;
 mod sink;
 mod store;
 mod support;

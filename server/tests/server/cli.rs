@@ -263,3 +263,112 @@ async fn alerts_are_listed_shown_acknowledged_and_silenced(pool: PgPool) {
     let refused = server_command(&url, &["silence", "add", "--for", "1h", "--comment", "all"]);
     assert!(!refused.status.success());
 }
+
+fn failing(output: &Output) -> String {
+    assert!(
+        !output.status.success(),
+        "succeeded: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn office_thresholds_and_maintenance_windows_from_the_command_line(pool: PgPool) {
+    let url = url_of(&pool);
+    stdout(&server_command(
+        &url,
+        &["enroll-secret", "create", "--office", "Samara"],
+    ));
+    stdout(&server_command(
+        &url,
+        &["office", "set", "Samara", "--warning-days", "45"],
+    ));
+    let listed = stdout(&server_command(&url, &["office", "list"]));
+    let samara = listed
+        .lines()
+        .find(|l| l.starts_with("Samara"))
+        .expect(&listed);
+    assert!(
+        samara.contains("45d*") && samara.contains("14d "),
+        "{samara}"
+    );
+    let refused = failing(&server_command(
+        &url,
+        &["office", "set", "Samara", "--critical-days", "50"],
+    ));
+    assert!(
+        refused.contains("critical_days (50) would exceed warning_days (30)"),
+        "{refused}"
+    );
+    let refused = failing(&server_command(
+        &url,
+        &["office", "set", "Tula", "--warning-days", "20"],
+    ));
+    assert!(refused.contains("no office named \"Tula\""), "{refused}");
+
+    let added = stdout(&server_command(
+        &url,
+        &[
+            "maintenance",
+            "add",
+            "--office",
+            "Samara",
+            "--for",
+            "2h",
+            "--comment",
+            "UPS swap",
+        ],
+    ));
+    let id = added
+        .split_whitespace()
+        .nth(2)
+        .expect("Maintenance window <id> until …")
+        .to_owned();
+    let listed = stdout(&server_command(&url, &["maintenance", "list"]));
+    assert!(
+        listed.contains("Samara") && listed.contains("UPS swap"),
+        "{listed}"
+    );
+    stdout(&server_command(&url, &["maintenance", "remove", &id]));
+    let listed = stdout(&server_command(&url, &["maintenance", "list"]));
+    assert_eq!(listed.lines().count(), 1, "only the header: {listed}");
+    failing(&server_command(&url, &["maintenance", "remove", &id]));
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn notify_test_names_the_channel_and_its_failure(pool: PgPool) {
+    let url = url_of(&pool);
+    let listed = stdout(&server_command(&url, &["notify", "list"]));
+    assert!(listed.contains("No channels are configured"), "{listed}");
+
+    // A webhook to a port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!("[notify.webhook.helpdesk]\nurl = \"http://127.0.0.1:{port}/hook\"\n"),
+    )
+    .unwrap();
+    let with_config = |args: &[&str]| {
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        server_command(&url, &all)
+    };
+    let unknown = failing(&with_config(&["notify", "test", "mail"]));
+    assert!(
+        unknown.contains("no channel \"mail\"; configured: helpdesk"),
+        "{unknown}"
+    );
+    let down = failing(&with_config(&["notify", "test", "helpdesk"]));
+    assert!(down.contains("cannot reach webhook helpdesk"), "{down}");
+    let listed = stdout(&with_config(&["notify", "list"]));
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with("helpdesk"))
+        .expect(&listed);
+    assert!(row.contains("cannot reach webhook helpdesk"), "{row}");
+}
