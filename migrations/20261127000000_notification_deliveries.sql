@@ -35,3 +35,8 @@ create table notification_channels (
     -- Attempts that failed since the last success: above zero, the channel is failing.
     consecutive_failures integer not null default 0
 );
+
+-- The incremental evaluation after a report finds the alerts that list the reporting host, and
+-- the tokens it ever had (a token just taken out is no longer `present` anywhere).
+create index alert_hosts_agent on alert_hosts (agent_id);
+create index token_sightings_any_agent on token_sightings (agent_id);

@@ -7,6 +7,7 @@
 //! tests move a clock. [`Evaluator`] runs it in the server: only the process holding a
 //! PostgreSQL advisory lock evaluates, and the lock goes with its connection when it dies.
 
+mod follow;
 mod load;
 mod manage;
 mod mute;
@@ -22,6 +23,7 @@ use tokenwatch_inventory::findings::Thresholds;
 
 use crate::config::AlertsConfig;
 
+pub use follow::{ChangedHosts, follow_reports};
 pub use manage::{
     AlertDetail, AlertEvent, AlertFilter, AlertHost, AlertSummary, ManageError, NewSilence,
     Silence, acknowledge, add_silence, list, remove_silence, show, silences,
@@ -132,14 +134,30 @@ pub async fn evaluate(
     settings: &Settings,
 ) -> Result<Outcome, sqlx::Error> {
     let mut db = pool.acquire().await?;
-    evaluate_on(&mut db, now, settings).await
+    evaluate_on(&mut db, now, settings, None).await
 }
 
-/// [`evaluate`] on a given connection (the evaluator's, which holds the lock).
+/// Evaluate, at `now`, the problems `agent` is part of (after its report changed them):
+/// what it holds, what its office's findings of its codes are, and every alert that lists
+/// it. The rest of the fleet is left to the periodic evaluation. An unknown or revoked agent
+/// changes nothing.
+pub async fn evaluate_host(
+    pool: &PgPool,
+    agent: uuid::Uuid,
+    now: DateTime<Utc>,
+    settings: &Settings,
+) -> Result<Outcome, sqlx::Error> {
+    let mut db = pool.acquire().await?;
+    evaluate_on(&mut db, now, settings, Some(agent)).await
+}
+
+/// [`evaluate`] (or [`evaluate_host`]) on a given connection (the evaluator's, which holds the
+/// lock).
 async fn evaluate_on(
     db: &mut PgConnection,
     now: DateTime<Utc>,
     settings: &Settings,
+    host: Option<uuid::Uuid>,
 ) -> Result<Outcome, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Two evaluations never interleave, whoever runs them (a CLI, a test, a second server
@@ -150,11 +168,28 @@ async fn evaluate_on(
         .await?;
     let started = std::time::Instant::now();
     let settings = settings.with_offices(&mut tx).await?;
-    let facts = load::facts(&mut tx, now, settings.horizon_days()).await?;
+    let scope = match host {
+        None => None,
+        Some(agent) => match load::scope(&mut tx, agent).await? {
+            Some(scope) => Some(scope),
+            None => return Ok(Outcome::default()),
+        },
+    };
+    let facts = load::facts(&mut tx, now, settings.horizon_days(), scope.as_ref()).await?;
     let loaded = started.elapsed();
     let desired = rules::evaluate(&facts, &settings, now);
     let ruled = started.elapsed();
-    let outcome = reconcile::reconcile(&mut tx, desired, now, settings.repeat_interval).await?;
+    // Scoped, only the alerts of the problems looked at may change: those listing the host,
+    // and those the loaded facts call for.
+    let keys = scope.map(|scope| {
+        let mut keys = scope.keys;
+        keys.extend(desired.iter().map(|alert| alert.key.clone()));
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    });
+    let repeat = settings.repeat_interval;
+    let outcome = reconcile::reconcile(&mut tx, desired, keys.as_deref(), now, repeat).await?;
     tx.commit().await?;
     tracing::debug!(
         message = "Alert evaluation timing.",
@@ -211,7 +246,7 @@ impl Evaluator {
         let Some(db) = self.leader.as_mut() else {
             return Ok(None);
         };
-        match evaluate_on(db, now, &self.settings).await {
+        match evaluate_on(db, now, &self.settings, None).await {
             Ok(outcome) => Ok(Some(outcome)),
             Err(error) => {
                 if let Some(db) = self.leader.take() {

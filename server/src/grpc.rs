@@ -27,6 +27,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
+use crate::alerts::ChangedHosts;
 use crate::config::Config;
 use crate::ingest::{Ingest, IngestError, IngestOptions};
 use crate::metrics::{EnrollOutcome, Metrics};
@@ -68,6 +69,8 @@ pub(crate) struct AgentApi {
     limiter: limit::RateLimiter,
     ingest: Ingest,
     metrics: Arc<Metrics>,
+    /// Hosts whose reports changed, for the evaluation that follows.
+    changed: ChangedHosts,
 }
 
 /// Serve the agent service on `listener` until `shutdown` completes.
@@ -76,6 +79,7 @@ pub(crate) async fn serve(
     pool: PgPool,
     pki: Arc<Pki>,
     metrics: Arc<Metrics>,
+    changed: ChangedHosts,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
@@ -96,6 +100,7 @@ pub(crate) async fn serve(
             config.agents.report_burst,
         ),
         metrics,
+        changed,
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AgentServiceServer<AgentApi>>().await;

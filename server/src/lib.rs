@@ -90,11 +90,17 @@ pub async fn run(
         // An error means the sender is gone, which only happens after it sent `true`.
         let _ = stopped.wait_for(|stop| *stop).await;
     };
+    let (changed, following) = alerts::follow_reports(
+        pool.clone(),
+        alerts::Settings::from_config(&config.alerts),
+        stopped.clone(),
+    );
     let grpc = grpc::serve(
         &config,
         pool.clone(),
         pki,
         Arc::clone(&metrics),
+        changed,
         listeners.grpc,
         wait(stopped.clone()),
     );
@@ -129,6 +135,8 @@ pub async fn run(
     // An evaluation cut short rolls back; its lock goes with its connection.
     evaluation.abort();
     let _ = evaluation.await;
+    following.abort();
+    let _ = following.await;
     // A delivery cut short is tried again by whoever delivers next.
     delivery.abort();
     let _ = delivery.await;

@@ -1,5 +1,11 @@
 //! Loading the facts the rules need, with one set-based query per kind. Only dates inside the
 //! widest warning window are loaded: most certificates are far from their end.
+//!
+//! Each query comes in two forms: over the whole fleet, and around one host ([`Scope`]) for
+//! the evaluation that follows its report. The scoped form loads, for every problem that host
+//! is part of, everything that problem depends on (a certificate's every host, a finding
+//! code's every host in the office), so the rules decide those problems exactly as a full
+//! evaluation would.
 
 use std::collections::HashMap;
 
@@ -12,31 +18,154 @@ use super::rules::{
     AgentFinding, CertificateFact, ContainerFact, Facts, GoneToken, Host, LicenceFact,
 };
 
-/// Everything the rules look at, as of `now`, for dates up to `horizon_days` ahead.
+/// What the evaluation after one host's report looks at: that host, and the problems it is
+/// part of now or was part of at the last evaluation.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Scope {
+    pub(super) agent: Uuid,
+    pub(super) office_id: i64,
+    /// Keys of the firing alerts that list the host.
+    pub(super) keys: Vec<String>,
+    /// SHA-256 of the certificates of those alerts.
+    certificates: Vec<String>,
+    /// Ids of the tokens of those alerts.
+    tokens: Vec<i64>,
+    /// Finding codes of those alerts, and of the host's current findings.
+    codes: Vec<String>,
+}
+
+/// Everything the rules look at, as of `now`, for dates up to `horizon_days` ahead: over the
+/// whole fleet, or around one host.
 pub(super) async fn facts(
     db: &mut PgConnection,
     now: DateTime<Utc>,
     horizon_days: i64,
+    scope: Option<&Scope>,
 ) -> Result<Facts, sqlx::Error> {
     let horizon = now + Duration::days(horizon_days);
-    Ok(Facts {
-        hosts: hosts(db).await?,
-        certificates: certificates(db, horizon).await?,
-        containers: containers(db, horizon).await?,
-        licences: licences(db, horizon).await?,
-        gone_tokens: gone_tokens(db).await?,
-        findings: findings(db).await?,
-    })
+    let Some(scope) = scope else {
+        return Ok(Facts {
+            hosts: hosts(db, None).await?,
+            certificates: certificates(db, horizon, None).await?,
+            containers: containers(db, horizon, None).await?,
+            licences: licences(db, horizon, None).await?,
+            gone_tokens: gone_tokens(db, None).await?,
+            findings: findings(db, None).await?,
+        });
+    };
+    let mut facts = Facts {
+        hosts: HashMap::new(),
+        certificates: certificates(db, horizon, Some(scope)).await?,
+        containers: containers(db, horizon, Some(scope)).await?,
+        licences: licences(db, horizon, Some(scope)).await?,
+        gone_tokens: gone_tokens(db, Some(scope)).await?,
+        findings: findings(db, Some(scope)).await?,
+    };
+    // Every host the loaded problems name, for their names, offices and thresholds.
+    let mut agents = vec![scope.agent];
+    agents.extend(
+        facts
+            .certificates
+            .iter()
+            .flat_map(|c| c.hosts.iter().map(|h| h.0)),
+    );
+    agents.extend(facts.containers.iter().map(|c| c.agent_id));
+    agents.extend(facts.licences.iter().map(|l| l.agent_id));
+    agents.extend(
+        facts
+            .gone_tokens
+            .iter()
+            .flat_map(|t| t.hosts.iter().copied()),
+    );
+    agents.extend(facts.findings.iter().map(|f| f.agent_id));
+    agents.sort_unstable();
+    agents.dedup();
+    facts.hosts = hosts(db, Some(&agents)).await?;
+    Ok(facts)
 }
 
-async fn hosts(db: &mut PgConnection) -> Result<HashMap<Uuid, Host>, sqlx::Error> {
-    let rows: Vec<(Uuid, String, i64, DateTime<Utc>)> = sqlx::query_as(
-        "select a.id, coalesce(h.hostname, a.hostname), a.office_id, \
-             coalesce(a.last_seen_at, a.enrolled_at) \
-         from agents a left join hosts h on h.agent_id = a.id where a.revoked_at is null",
+/// The scope of an evaluation after `agent` reported; `None` for an unknown or revoked agent.
+pub(super) async fn scope(
+    db: &mut PgConnection,
+    agent: Uuid,
+) -> Result<Option<Scope>, sqlx::Error> {
+    let office: Option<i64> =
+        sqlx::query_scalar("select office_id from agents where id = $1 and revoked_at is null")
+            .bind(agent)
+            .fetch_optional(&mut *db)
+            .await?;
+    let Some(office_id) = office else {
+        return Ok(None);
+    };
+    let keys: Vec<String> = sqlx::query_scalar(
+        "select a.key from alert_hosts h join alerts a on a.id = h.alert_id \
+         where h.agent_id = $1 and a.state = 'firing' order by a.key",
     )
-    .fetch_all(db)
+    .bind(agent)
+    .fetch_all(&mut *db)
     .await?;
+    let mut codes: Vec<String> = sqlx::query_scalar(
+        "select distinct code from host_findings where agent_id = $1 \
+             and severity in ('warning', 'critical') and code <> all($2::text[])",
+    )
+    .bind(agent)
+    .bind(rules::TIME_CODES.map(|code| code.as_str()).as_slice())
+    .fetch_all(&mut *db)
+    .await?;
+    let mut scope = Scope {
+        agent,
+        office_id,
+        ..Scope::default()
+    };
+    for key in &keys {
+        let (kind, rest) = key.split_once(':').unwrap_or((key, ""));
+        match kind {
+            "certificate" => scope.certificates.push(rest.to_owned()),
+            "private_key" if !rest.starts_with("container:") => {
+                scope.certificates.push(rest.to_owned());
+            }
+            "token.gone" => scope.tokens.extend(rest.parse::<i64>().ok()),
+            "finding" => {
+                // `finding:<code>:<office id>`; codes contain no colon.
+                if let Some((code, _)) = rest.split_once(':') {
+                    codes.push(code.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    scope.codes = codes;
+    scope.keys = keys;
+    Ok(Some(scope))
+}
+
+/// Active agents: all, or those of `only`.
+async fn hosts(
+    db: &mut PgConnection,
+    only: Option<&[Uuid]>,
+) -> Result<HashMap<Uuid, Host>, sqlx::Error> {
+    macro_rules! hosts_sql {
+        ($filter:literal) => {
+            concat!(
+                "select a.id, coalesce(h.hostname, a.hostname), a.office_id, \
+                     coalesce(a.last_seen_at, a.enrolled_at) \
+                 from agents a left join hosts h on h.agent_id = a.id \
+                 where a.revoked_at is null",
+                $filter
+            )
+        };
+    }
+    let rows: Vec<(Uuid, String, i64, DateTime<Utc>)> = match only {
+        None => sqlx::query_as(hosts_sql!("")).fetch_all(db).await?,
+        Some(agents) => {
+            sqlx::query_as(hosts_sql!(" and a.id = any($1)"))
+                .bind(agents)
+                .fetch_all(db)
+                .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(|(agent_id, hostname, office_id, last_seen_at)| {
@@ -63,26 +192,50 @@ type CertificateRow = (
 );
 
 /// Certificates (not CAs) present on an active host whose validity or key period ends before
-/// `horizon`, each with its hosts.
+/// `horizon`, each with its hosts; scoped: those on the scope's host or of its alerts.
 async fn certificates(
     db: &mut PgConnection,
     horizon: DateTime<Utc>,
+    scope: Option<&Scope>,
 ) -> Result<Vec<CertificateFact>, sqlx::Error> {
-    let rows: Vec<CertificateRow> = sqlx::query_as(
-        "select c.sha256, c.sha1, c.subject, c.subject_cn, c.not_after, c.private_key_not_after, \
-             array_agg(s.agent_id order by s.agent_id), \
-             array_agg(exists (select 1 from host_containers hc \
-                 where hc.agent_id = s.agent_id and hc.certificate_sha1 = c.sha1) \
-                 order by s.agent_id) \
-         from certificates c \
-         join certificate_sightings s on s.certificate_id = c.id and s.present \
-         join agents a on a.id = s.agent_id and a.revoked_at is null \
-         where not c.is_ca and (c.not_after < $1 or c.private_key_not_after < $1) \
-         group by c.id",
-    )
-    .bind(horizon)
-    .fetch_all(db)
-    .await?;
+    macro_rules! certificates_sql {
+        ($filter:literal) => {
+            concat!(
+                "select c.sha256, c.sha1, c.subject, c.subject_cn, c.not_after, \
+                     c.private_key_not_after, \
+                     array_agg(s.agent_id order by s.agent_id), \
+                     array_agg(exists (select 1 from host_containers hc \
+                         where hc.agent_id = s.agent_id and hc.certificate_sha1 = c.sha1) \
+                         order by s.agent_id) \
+                 from certificates c \
+                 join certificate_sightings s on s.certificate_id = c.id and s.present \
+                 join agents a on a.id = s.agent_id and a.revoked_at is null \
+                 where not c.is_ca and (c.not_after < $1 or c.private_key_not_after < $1)",
+                $filter,
+                " group by c.id"
+            )
+        };
+    }
+    let rows: Vec<CertificateRow> = match scope {
+        None => {
+            sqlx::query_as(certificates_sql!(""))
+                .bind(horizon)
+                .fetch_all(db)
+                .await?
+        }
+        Some(scope) => {
+            sqlx::query_as(certificates_sql!(
+                " and c.id in (select certificate_id from certificate_sightings \
+                      where agent_id = $2 and present \
+                  union all select id from certificates where sha256 = any($3))"
+            ))
+            .bind(horizon)
+            .bind(scope.agent)
+            .bind(&scope.certificates)
+            .fetch_all(db)
+            .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(
@@ -109,23 +262,41 @@ type ContainerRow = (i64, Uuid, Option<String>, String, DateTime<Utc>);
 async fn containers(
     db: &mut PgConnection,
     horizon: DateTime<Utc>,
+    scope: Option<&Scope>,
 ) -> Result<Vec<ContainerFact>, sqlx::Error> {
-    let rows: Vec<ContainerRow> = sqlx::query_as(
-        "select * from ( \
-             select hc.container_id, hc.agent_id, hc.name, hc.path, \
-                 coalesce(hc.private_key_not_after, \
-                     (select c.private_key_not_after from certificate_sightings s \
-                         join certificates c on c.id = s.certificate_id \
-                         where s.agent_id = hc.agent_id and s.present \
-                             and c.sha1 = hc.certificate_sha1 \
-                         order by c.id limit 1)) as key_end \
-             from host_containers hc join agents a on a.id = hc.agent_id \
-             where a.revoked_at is null) k \
-         where key_end < $1",
-    )
-    .bind(horizon)
-    .fetch_all(db)
-    .await?;
+    macro_rules! containers_sql {
+        ($filter:literal) => {
+            concat!(
+                "select * from ( \
+                     select hc.container_id, hc.agent_id, hc.name, hc.path, \
+                         coalesce(hc.private_key_not_after, \
+                             (select c.private_key_not_after from certificate_sightings s \
+                                 join certificates c on c.id = s.certificate_id \
+                                 where s.agent_id = hc.agent_id and s.present \
+                                     and c.sha1 = hc.certificate_sha1 \
+                                 order by c.id limit 1)) as key_end \
+                     from host_containers hc join agents a on a.id = hc.agent_id \
+                     where a.revoked_at is null",
+                $filter,
+                ") k where key_end < $1"
+            )
+        };
+    }
+    let rows: Vec<ContainerRow> = match scope {
+        None => {
+            sqlx::query_as(containers_sql!(""))
+                .bind(horizon)
+                .fetch_all(db)
+                .await?
+        }
+        Some(scope) => {
+            sqlx::query_as(containers_sql!(" and hc.agent_id = $2"))
+                .bind(horizon)
+                .bind(scope.agent)
+                .fetch_all(db)
+                .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(|(container_id, agent_id, name, path, end)| ContainerFact {
@@ -141,15 +312,34 @@ async fn containers(
 async fn licences(
     db: &mut PgConnection,
     horizon: DateTime<Utc>,
+    scope: Option<&Scope>,
 ) -> Result<Vec<LicenceFact>, sqlx::Error> {
-    let rows: Vec<(Uuid, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
-        "select h.agent_id, h.csp_license_expires, h.csp_license_demo \
-         from hosts h join agents a on a.id = h.agent_id \
-         where a.revoked_at is null and (h.csp_license_demo or h.csp_license_expires < $1)",
-    )
-    .bind(horizon)
-    .fetch_all(db)
-    .await?;
+    macro_rules! licences_sql {
+        ($filter:literal) => {
+            concat!(
+                "select h.agent_id, h.csp_license_expires, h.csp_license_demo \
+                 from hosts h join agents a on a.id = h.agent_id \
+                 where a.revoked_at is null \
+                     and (h.csp_license_demo or h.csp_license_expires < $1)",
+                $filter
+            )
+        };
+    }
+    let rows: Vec<(Uuid, Option<DateTime<Utc>>, bool)> = match scope {
+        None => {
+            sqlx::query_as(licences_sql!(""))
+                .bind(horizon)
+                .fetch_all(db)
+                .await?
+        }
+        Some(scope) => {
+            sqlx::query_as(licences_sql!(" and h.agent_id = $2"))
+                .bind(horizon)
+                .bind(scope.agent)
+                .fetch_all(db)
+                .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(|(agent_id, expires, demo)| LicenceFact {
@@ -163,18 +353,38 @@ async fn licences(
 /// Token id, model, serial, last sighting and the hosts that had it.
 type TokenRow = (i64, String, String, Option<DateTime<Utc>>, Vec<Uuid>);
 
-/// Tokens seen on an active host once and listed by none now.
-async fn gone_tokens(db: &mut PgConnection) -> Result<Vec<GoneToken>, sqlx::Error> {
-    let rows: Vec<TokenRow> = sqlx::query_as(
-        "select t.id, t.model, t.serial, max(s.last_seen_at), \
-             array_agg(s.agent_id order by s.agent_id) \
-         from tokens t \
-         join token_sightings s on s.token_id = t.id \
-         join agents a on a.id = s.agent_id and a.revoked_at is null \
-         group by t.id having bool_and(not s.present)",
-    )
-    .fetch_all(db)
-    .await?;
+/// Tokens seen on an active host once and listed by none now; scoped: of those, the ones the
+/// scope's host ever had or its alerts name.
+async fn gone_tokens(
+    db: &mut PgConnection,
+    scope: Option<&Scope>,
+) -> Result<Vec<GoneToken>, sqlx::Error> {
+    macro_rules! tokens_sql {
+        ($filter:literal) => {
+            concat!(
+                "select t.id, t.model, t.serial, max(s.last_seen_at), \
+                     array_agg(s.agent_id order by s.agent_id) \
+                 from tokens t \
+                 join token_sightings s on s.token_id = t.id \
+                 join agents a on a.id = s.agent_id and a.revoked_at is null",
+                $filter,
+                " group by t.id having bool_and(not s.present)"
+            )
+        };
+    }
+    let rows: Vec<TokenRow> = match scope {
+        None => sqlx::query_as(tokens_sql!("")).fetch_all(db).await?,
+        Some(scope) => {
+            sqlx::query_as(tokens_sql!(
+                " where t.id in (select token_id from token_sightings where agent_id = $1 \
+                      union all select unnest($2::bigint[]))"
+            ))
+            .bind(scope.agent)
+            .bind(&scope.tokens)
+            .fetch_all(db)
+            .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .filter_map(|(token_id, model, serial, last_seen_at, hosts)| {
@@ -190,18 +400,40 @@ async fn gone_tokens(db: &mut PgConnection) -> Result<Vec<GoneToken>, sqlx::Erro
 }
 
 /// The agents' findings of severity warning or critical, except those the clock decides (the
-/// expiry rules recompute them).
-async fn findings(db: &mut PgConnection) -> Result<Vec<AgentFinding>, sqlx::Error> {
-    let rows: Vec<(Uuid, String, String, String, String, String)> = sqlx::query_as(
-        "select f.agent_id, f.code, f.severity, f.subject, f.message, f.remediation \
-         from host_findings f join agents a on a.id = f.agent_id \
-         where a.revoked_at is null and f.severity in ('warning', 'critical') \
-             and f.code <> all($1::text[]) \
-         order by f.agent_id, f.ordinal",
-    )
-    .bind(rules::TIME_CODES.map(|code| code.as_str()).as_slice())
-    .fetch_all(db)
-    .await?;
+/// expiry rules recompute them); scoped: those of the scope's codes in its host's office.
+async fn findings(
+    db: &mut PgConnection,
+    scope: Option<&Scope>,
+) -> Result<Vec<AgentFinding>, sqlx::Error> {
+    macro_rules! findings_sql {
+        ($filter:literal) => {
+            concat!(
+                "select f.agent_id, f.code, f.severity, f.subject, f.message, f.remediation \
+                 from host_findings f join agents a on a.id = f.agent_id \
+                 where a.revoked_at is null and f.severity in ('warning', 'critical') \
+                     and f.code <> all($1::text[])",
+                $filter,
+                " order by f.agent_id, f.ordinal"
+            )
+        };
+    }
+    let time_codes = rules::TIME_CODES.map(|code| code.as_str());
+    let rows: Vec<(Uuid, String, String, String, String, String)> = match scope {
+        None => {
+            sqlx::query_as(findings_sql!(""))
+                .bind(time_codes.as_slice())
+                .fetch_all(db)
+                .await?
+        }
+        Some(scope) => {
+            sqlx::query_as(findings_sql!(" and a.office_id = $2 and f.code = any($3)"))
+                .bind(time_codes.as_slice())
+                .bind(scope.office_id)
+                .bind(&scope.codes)
+                .fetch_all(db)
+                .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(

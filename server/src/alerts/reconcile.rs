@@ -40,14 +40,17 @@ struct Stored {
     hostnames: Vec<String>,
 }
 
+/// Bring the firing alerts in line with `desired`: all of them, or only those whose key is in
+/// `keys` (which must then hold every key of `desired`).
 pub(super) async fn reconcile(
     db: &mut PgConnection,
     desired: Vec<Desired>,
+    keys: Option<&[String]>,
     now: DateTime<Utc>,
     repeat_interval: Duration,
 ) -> Result<Outcome, sqlx::Error> {
     let mutes = mute::mutes(db, now).await?;
-    let mut stored = firing(db).await?;
+    let mut stored = firing(db, keys).await?;
     let mut outcome = Outcome::default();
     let mut new = Vec::new();
     for alert in desired {
@@ -72,10 +75,24 @@ pub(super) async fn reconcile(
     for old in stored.into_values() {
         resolve(db, &old, &mutes, now, &mut outcome).await?;
     }
-    sqlx::query("update alerts set last_evaluated_at = $1 where state = 'firing'")
-        .bind(now)
-        .execute(&mut *db)
-        .await?;
+    match keys {
+        None => {
+            sqlx::query("update alerts set last_evaluated_at = $1 where state = 'firing'")
+                .bind(now)
+                .execute(&mut *db)
+                .await?
+        }
+        Some(keys) => {
+            sqlx::query(
+                "update alerts set last_evaluated_at = $1 \
+                 where state = 'firing' and key = any($2)",
+            )
+            .bind(now)
+            .bind(keys)
+            .execute(&mut *db)
+            .await?
+        }
+    };
     Ok(outcome)
 }
 
@@ -99,14 +116,29 @@ type StoredRow = (
 /// key's prefix) and joined here: right after an evaluation fired tens of thousands of
 /// alerts, the tables' statistics are stale and a join in SQL can turn into a scan of every
 /// host row per alert.
-async fn firing(db: &mut PgConnection) -> Result<HashMap<String, Stored>, sqlx::Error> {
-    let rows: Vec<StoredRow> = sqlx::query_as(
-        "select a.id, a.key, a.rule, a.severity, a.office_id, a.subject, a.summary, \
-             a.remediation, a.labels, a.acknowledged_at is not null, a.last_notified_at \
-         from alerts a where a.state = 'firing'",
-    )
-    .fetch_all(&mut *db)
-    .await?;
+async fn firing(
+    db: &mut PgConnection,
+    keys: Option<&[String]>,
+) -> Result<HashMap<String, Stored>, sqlx::Error> {
+    macro_rules! firing_sql {
+        ($filter:literal) => {
+            concat!(
+                "select a.id, a.key, a.rule, a.severity, a.office_id, a.subject, a.summary, \
+                     a.remediation, a.labels, a.acknowledged_at is not null, a.last_notified_at \
+                 from alerts a where a.state = 'firing'",
+                $filter
+            )
+        };
+    }
+    let rows: Vec<StoredRow> = match keys {
+        None => sqlx::query_as(firing_sql!("")).fetch_all(&mut *db).await?,
+        Some(keys) => {
+            sqlx::query_as(firing_sql!(" and a.key = any($1)"))
+                .bind(keys)
+                .fetch_all(&mut *db)
+                .await?
+        }
+    };
     let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
     let hosts: Vec<(i64, Uuid, String)> = sqlx::query_as(
         "select alert_id, agent_id, hostname from alert_hosts \

@@ -26,6 +26,9 @@ pub(super) async fn report(
         .apply(identity.agent, request.into_inner(), now)
         .await;
     let applied = api.metrics.count_report(applied)?;
+    if applied.changed && !applied.duplicate {
+        api.changed.changed(identity.agent);
+    }
     tracing::debug!(
         message = "Report applied.",
         changed = applied.changed,

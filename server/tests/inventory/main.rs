@@ -8,6 +8,7 @@ mod alerts;
 mod batch;
 mod findings;
 mod history;
+mod incremental;
 mod notify_webhook;
 mod offices;
 mod sink;

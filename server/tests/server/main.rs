@@ -10,6 +10,8 @@ mod cli;
 mod exposition;
 // GET /metrics: series, values, the bearer token and the cache.
 mod metrics;
+// Alerts evaluated right after a changed report.
+mod follow;
 // The shipped Prometheus alert rules, through promtool.
 mod rules;
 // /healthz, /readyz, gRPC health, shutdown and several processes.
