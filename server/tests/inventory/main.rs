@@ -8,6 +8,7 @@ mod alerts;
 mod batch;
 mod findings;
 mod history;
+mod notify_alertmanager;
 mod store;
 mod support;
 mod validation;
