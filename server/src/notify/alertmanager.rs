@@ -36,7 +36,7 @@ use super::{Alert, DeliveryError, Notification, SetupError, http_client, secret}
 use crate::config::AlertmanagerChannel;
 
 /// A firing alert is posted to end after this many resend intervals: one missed re-post (a
-/// slow round, a brief outage) must not resolve it.
+/// slow round, a brief outage) must not resolve it, nor a second.
 const HOLD_INTERVALS: u32 = 3;
 
 /// The longest hold: a resend interval of absurd length must still make a date Alertmanager
