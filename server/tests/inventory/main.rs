@@ -9,6 +9,7 @@ mod batch;
 mod findings;
 mod history;
 mod incremental;
+mod notify_alertmanager;
 mod notify_webhook;
 mod offices;
 mod sink;
