@@ -1,5 +1,6 @@
 //! Alert evaluation figures: a full evaluation over a generated fleet, the first one (every
-//! problem fires) and a steady one (nothing changed).
+//! problem fires) and a steady one (nothing changed); then the evaluation after one host's
+//! report (`evaluate_host`), for a sample of hosts, against the steady full evaluation.
 //!
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_SCALE=100 \
 //!         cargo bench -p tokenwatch-server --bench alerts
@@ -108,6 +109,49 @@ async fn bench() {
         .await
         .unwrap();
     println!("firing alerts: {firing}");
+
+    // The baseline, in the same process and state: one more steady full evaluation.
+    let at = now + chrono::Duration::minutes(2);
+    let started = Instant::now();
+    alerts::evaluate(&pool, at, &settings).await.unwrap();
+    let full = started.elapsed().as_secs_f64();
+    // Every 97th host: some with an alert (an expiring certificate, a finding), most without.
+    let sample: Vec<uuid::Uuid> =
+        sqlx::query_scalar("select id from agents where hostname ~ '[0-9]' order by hostname")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .step_by(97)
+            .collect();
+    let mut listed = 0;
+    let mut timings = Vec::with_capacity(sample.len());
+    for agent in &sample {
+        let started = Instant::now();
+        alerts::evaluate_host(&pool, *agent, at, &settings)
+            .await
+            .unwrap();
+        timings.push(started.elapsed().as_secs_f64() * 1000.0);
+        let in_alert: bool =
+            sqlx::query_scalar("select exists (select 1 from alert_hosts where agent_id = $1)")
+                .bind(agent)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        listed += usize::from(in_alert);
+    }
+    timings.sort_by(f64::total_cmp);
+    let at_rank = |q: f64| timings[((timings.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "evaluation after one report, {} hosts ({listed} in an alert): median {:.2} ms, \
+         p99 {:.2} ms, max {:.2} ms; full evaluation {:.3} s, {:.0}x the median",
+        timings.len(),
+        at_rank(0.5),
+        at_rank(0.99),
+        at_rank(1.0),
+        full,
+        full * 1000.0 / at_rank(0.5)
+    );
 
     pool.close().await;
     scratch.finish().await;
