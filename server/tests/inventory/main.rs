@@ -8,6 +8,7 @@ mod alerts;
 mod batch;
 mod findings;
 mod history;
+mod notify_email;
 mod store;
 mod support;
 mod validation;
