@@ -70,6 +70,7 @@ impl Email {
         if to.is_empty() {
             return Err(invalid("to needs at least one recipient".to_owned()));
         }
+        // "Dangerous" only in that it leaves TLS to the caller, which `tls` sets right below.
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
             .port(port)
             .timeout(Some(timeout))
@@ -271,45 +272,4 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_server_takes_a_port_or_the_default_of_its_security() {
-        let ok = |smtp, security| server(smtp, security).unwrap();
-        assert_eq!(
-            ok("mail.example", SmtpSecurity::Starttls),
-            ("mail.example".into(), 587)
-        );
-        assert_eq!(
-            ok("mail.example", SmtpSecurity::Tls),
-            ("mail.example".into(), 465)
-        );
-        assert_eq!(
-            ok("mail.example:2525", SmtpSecurity::Starttls),
-            ("mail.example".into(), 2525)
-        );
-        assert_eq!(ok("[::1]:25", SmtpSecurity::None), ("::1".into(), 25));
-        assert_eq!(ok("::1", SmtpSecurity::None), ("::1".into(), 587));
-        assert!(server("mail.example:smtp", SmtpSecurity::Starttls).is_err());
-        assert!(server(":25", SmtpSecurity::Starttls).is_err());
-    }
-
-    #[test]
-    fn the_message_id_depends_on_the_notifications_only() {
-        let from: Mailbox = "tokenwatch <tw@example.org>".parse().unwrap();
-        let now = Utc::now();
-        let one = |id| {
-            let mut n = crate::notify::test_notification(now);
-            n.id = id;
-            n
-        };
-        let a = message_id(&[one(1), one(2)], &from);
-        assert_eq!(a, message_id(&[one(1), one(2)], &from));
-        assert_ne!(a, message_id(&[one(1), one(3)], &from));
-        assert!(
-            a.starts_with("<digest.") && a.ends_with("@example.org>"),
-            "{a}"
-        );
-    }
-}
+mod tests;
