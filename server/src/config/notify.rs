@@ -108,7 +108,7 @@ pub struct AlertmanagerChannel {
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailChannel {
-    /// The SMTP server, `host` or `host:port` (default port 587).
+    /// The SMTP server, `host` or `host:port` (default port 587, or 465 with `tls`).
     pub smtp: String,
     /// `starttls` (default: required, never falls back to plain), `tls` (implicit TLS, port
     /// 465) or `none` (a local relay only).

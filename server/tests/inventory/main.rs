@@ -10,6 +10,7 @@ mod findings;
 mod history;
 mod incremental;
 mod notify_alertmanager;
+mod notify_email;
 mod notify_webhook;
 mod offices;
 mod sink;
