@@ -36,6 +36,8 @@ pub struct Metrics {
     reports: Family<Outcome, Counter>,
     enrollments: Family<Outcome, Counter>,
     notifications: Family<ChannelOutcome, Counter>,
+    /// The configured channels, exposed at zero before they have any delivery.
+    channels: std::sync::Mutex<Vec<String>>,
     max_age: Duration,
     /// The last inventory computed and when. A lock held across the computation, so that
     /// concurrent scrapes of an outdated cache wait for one computation instead of each
@@ -93,6 +95,7 @@ impl Metrics {
             reports: Family::default(),
             enrollments: Family::default(),
             notifications: Family::default(),
+            channels: std::sync::Mutex::default(),
             max_age,
             latest: Mutex::new(None),
         };
@@ -154,8 +157,11 @@ impl Metrics {
     }
 
     /// Expose every outcome of `channel` at zero, so that a channel's first failure is an
-    /// increase rather than a new series.
+    /// increase rather than a new series, and its gauges from the start.
     pub fn register_channel(&self, channel: &str) {
+        if let Ok(mut channels) = self.channels.lock() {
+            channels.push(channel.to_owned());
+        }
         for outcome in ["sent", "failed", "abandoned"] {
             let labels = [
                 ("channel", channel.to_owned()),
@@ -203,7 +209,8 @@ impl Metrics {
                 return Ok(Arc::clone(inventory));
             }
         }
-        let inventory = Arc::new(inventory::Inventory::load(pool, Utc::now()).await?);
+        let channels = self.channels.lock().map(|c| c.clone()).unwrap_or_default();
+        let inventory = Arc::new(inventory::Inventory::load(pool, Utc::now(), &channels).await?);
         *latest = Some((Instant::now(), Arc::clone(&inventory)));
         Ok(inventory)
     }

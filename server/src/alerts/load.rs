@@ -89,29 +89,22 @@ pub(super) async fn scope(
     db: &mut PgConnection,
     agent: Uuid,
 ) -> Result<Option<Scope>, sqlx::Error> {
-    let office: Option<i64> =
-        sqlx::query_scalar("select office_id from agents where id = $1 and revoked_at is null")
-            .bind(agent)
-            .fetch_optional(&mut *db)
-            .await?;
-    let Some(office_id) = office else {
-        return Ok(None);
-    };
-    let keys: Vec<String> = sqlx::query_scalar(
-        "select a.key from alert_hosts h join alerts a on a.id = h.alert_id \
-         where h.agent_id = $1 and a.state = 'firing' order by a.key",
-    )
-    .bind(agent)
-    .fetch_all(&mut *db)
-    .await?;
-    let mut codes: Vec<String> = sqlx::query_scalar(
-        "select distinct code from host_findings where agent_id = $1 \
-             and severity in ('warning', 'critical') and code <> all($2::text[])",
+    // One statement: this runs after every changed report.
+    let row: Option<(i64, Vec<String>, Vec<String>)> = sqlx::query_as(
+        "select g.office_id, \
+             array(select a.key from alert_hosts h join alerts a on a.id = h.alert_id \
+                   where h.agent_id = g.id and a.state = 'firing' order by a.key), \
+             array(select distinct code from host_findings where agent_id = g.id \
+                   and severity in ('warning', 'critical') and code <> all($2::text[])) \
+         from agents g where g.id = $1 and g.revoked_at is null",
     )
     .bind(agent)
     .bind(rules::TIME_CODES.map(|code| code.as_str()).as_slice())
-    .fetch_all(&mut *db)
+    .fetch_optional(&mut *db)
     .await?;
+    let Some((office_id, keys, mut codes)) = row else {
+        return Ok(None);
+    };
     let mut scope = Scope {
         agent,
         office_id,

@@ -31,20 +31,24 @@ pub(super) struct Mutes {
 
 /// The silences and maintenance windows in force at `now`.
 pub(super) async fn mutes(db: &mut PgConnection, now: DateTime<Utc>) -> Result<Mutes, sqlx::Error> {
-    let rows: Vec<(i64, sqlx::types::Json<Matchers>)> = sqlx::query_as(
-        "select id, matchers from silences where starts_at <= $1 and ends_at > $1 order by id",
-    )
-    .bind(now)
-    .fetch_all(&mut *db)
-    .await?;
-    let maintenance: Vec<i64> = sqlx::query_scalar(
-        "select distinct office_id from office_maintenance where starts_at <= $1 and ends_at > $1",
-    )
-    .bind(now)
-    .fetch_all(&mut *db)
-    .await?;
+    // One statement for both: this runs after every changed report too.
+    let (ids, matchers, maintenance): (Vec<i64>, Vec<sqlx::types::Json<Matchers>>, Vec<i64>) =
+        sqlx::query_as(
+            "select array(select id from silences \
+                          where starts_at <= $1 and ends_at > $1 order by id), \
+                    array(select matchers from silences \
+                          where starts_at <= $1 and ends_at > $1 order by id), \
+                    array(select distinct office_id from office_maintenance \
+                          where starts_at <= $1 and ends_at > $1)",
+        )
+        .bind(now)
+        .fetch_one(&mut *db)
+        .await?;
     Ok(Mutes {
-        silences: rows.into_iter().map(|(id, m)| (id, m.0)).collect(),
+        silences: ids
+            .into_iter()
+            .zip(matchers.into_iter().map(|m| m.0))
+            .collect(),
         maintenance: maintenance.into_iter().collect(),
     })
 }

@@ -153,8 +153,13 @@ const CHANNELS: &str = "\
 // === impl Inventory ===
 
 impl Inventory {
-    /// Compute the gauges as of `now`.
-    pub(super) async fn load(pool: &PgPool, now: DateTime<Utc>) -> Result<Self, sqlx::Error> {
+    /// Compute the gauges as of `now`; the channels `configured` show even before their first
+    /// delivery.
+    pub(super) async fn load(
+        pool: &PgPool,
+        now: DateTime<Utc>,
+        configured: &[String],
+    ) -> Result<Self, sqlx::Error> {
         let certificates = sqlx::query_as(CERTIFICATES).fetch_all(pool).await?;
         let agents: Vec<AgentRow> = sqlx::query_as(AGENTS).fetch_all(pool).await?;
         let offices = sqlx::query_as(OFFICES).fetch_all(pool).await?;
@@ -163,7 +168,17 @@ impl Inventory {
             .into_iter()
             .map(|(ack, severity, n)| ((ack, severity), n))
             .collect();
-        let channels = sqlx::query_as(CHANNELS).fetch_all(pool).await?;
+        let mut channels: Vec<ChannelRow> = sqlx::query_as(CHANNELS).fetch_all(pool).await?;
+        for name in configured {
+            if !channels.iter().any(|c| &c.channel == name) {
+                channels.push(ChannelRow {
+                    channel: name.clone(),
+                    pending: 0,
+                    consecutive_failures: 0,
+                });
+            }
+        }
+        channels.sort_by(|a, b| a.channel.cmp(&b.channel));
         // The server's own view of findings: the agents' clock-free findings plus the expiry
         // findings recomputed at `now`, so that a silent host's certificates still age. The
         // thresholds are the agent's defaults, as in the shipped alert rules.

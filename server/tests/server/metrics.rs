@@ -47,7 +47,20 @@ impl TestServer {
 
 #[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
 async fn metrics_describe_the_stored_inventory(pool: PgPool) {
-    let server = TestServer::start(pool).await;
+    // A configured channel shows in the channel gauges (at zero) before any delivery.
+    let server = TestServer::start_with(pool, |config| {
+        let hook = tokenwatch_server::config::WebhookChannel {
+            url: "http://127.0.0.1:9/unused".into(),
+            format: Default::default(),
+            secret_file: None,
+            language: Default::default(),
+            chat_id: None,
+            ca_file: None,
+            route: Default::default(),
+        };
+        config.notify.webhook.insert("helpdesk".into(), hook);
+    })
+    .await;
     let stored = scenario::store(&server).await;
 
     let response = http_request(server.http, "/metrics", &[])
