@@ -188,6 +188,11 @@ async fn evaluate_on(
         keys.dedup();
         keys
     });
+    if keys.as_ref().is_some_and(Vec::is_empty) {
+        // A host with no problem and in no alert, the usual case: nothing to reconcile.
+        tx.commit().await?;
+        return Ok(Outcome::default());
+    }
     let repeat = settings.repeat_interval;
     let outcome = reconcile::reconcile(&mut tx, desired, keys.as_deref(), now, repeat).await?;
     tx.commit().await?;

@@ -75,24 +75,14 @@ pub(super) async fn reconcile(
     for old in stored.into_values() {
         resolve(db, &old, &mutes, now, &mut outcome).await?;
     }
-    match keys {
-        None => {
-            sqlx::query("update alerts set last_evaluated_at = $1 where state = 'firing'")
-                .bind(now)
-                .execute(&mut *db)
-                .await?
-        }
-        Some(keys) => {
-            sqlx::query(
-                "update alerts set last_evaluated_at = $1 \
-                 where state = 'firing' and key = any($2)",
-            )
+    // Only a full evaluation says when every firing alert was last looked at; the one after a
+    // report stays read-only when it changes nothing, which keeps it cheap.
+    if keys.is_none() {
+        sqlx::query("update alerts set last_evaluated_at = $1 where state = 'firing'")
             .bind(now)
-            .bind(keys)
             .execute(&mut *db)
-            .await?
-        }
-    };
+            .await?;
+    }
     Ok(outcome)
 }
 
