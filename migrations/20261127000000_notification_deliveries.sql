@@ -40,3 +40,8 @@ create table notification_channels (
 -- the tokens it ever had (a token just taken out is no longer `present` anywhere).
 create index alert_hosts_agent on alert_hosts (agent_id);
 create index token_sightings_any_agent on token_sightings (agent_id);
+
+-- Rewriting every firing alert at every evaluation only to move this column cost more than
+-- the rest of an evaluation at fleet size; it now moves when an evaluation changes the alert.
+comment on column alerts.last_evaluated_at is
+    'When an evaluation last changed the alert: fired, updated or resolved it.';

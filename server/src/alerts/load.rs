@@ -140,23 +140,25 @@ async fn hosts(
     only: Option<&[Uuid]>,
 ) -> Result<HashMap<Uuid, Host>, sqlx::Error> {
     macro_rules! hosts_sql {
-        ($filter:literal) => {
+        ($from:literal) => {
             concat!(
                 "select a.id, coalesce(h.hostname, a.hostname), a.office_id, \
-                     coalesce(a.last_seen_at, a.enrolled_at) \
-                 from agents a left join hosts h on h.agent_id = a.id \
-                 where a.revoked_at is null",
-                $filter
+                     coalesce(a.last_seen_at, a.enrolled_at) from ",
+                $from,
+                " left join hosts h on h.agent_id = a.id where a.revoked_at is null"
             )
         };
     }
     let rows: Vec<(Uuid, String, i64, DateTime<Utc>)> = match only {
-        None => sqlx::query_as(hosts_sql!("")).fetch_all(db).await?,
+        None => sqlx::query_as(hosts_sql!("agents a")).fetch_all(db).await?,
         Some(agents) => {
-            sqlx::query_as(hosts_sql!(" and a.id = any($1)"))
-                .bind(agents)
-                .fetch_all(db)
-                .await?
+            // Driven by the ids: `a.id = any($1)` under a generic plan scans every agent.
+            sqlx::query_as(hosts_sql!(
+                "unnest($1::uuid[]) as only_(id) join agents a on a.id = only_.id"
+            ))
+            .bind(agents)
+            .fetch_all(db)
+            .await?
         }
     };
     Ok(rows

@@ -75,14 +75,6 @@ pub(super) async fn reconcile(
     for old in stored.into_values() {
         resolve(db, &old, &mutes, now, &mut outcome).await?;
     }
-    // Only a full evaluation says when every firing alert was last looked at; the one after a
-    // report stays read-only when it changes nothing, which keeps it cheap.
-    if keys.is_none() {
-        sqlx::query("update alerts set last_evaluated_at = $1 where state = 'firing'")
-            .bind(now)
-            .execute(&mut *db)
-            .await?;
-    }
     Ok(outcome)
 }
 
@@ -111,22 +103,30 @@ async fn firing(
     keys: Option<&[String]>,
 ) -> Result<HashMap<String, Stored>, sqlx::Error> {
     macro_rules! firing_sql {
-        ($filter:literal) => {
+        ($from:literal) => {
             concat!(
                 "select a.id, a.key, a.rule, a.severity, a.office_id, a.subject, a.summary, \
                      a.remediation, a.labels, a.acknowledged_at is not null, a.last_notified_at \
-                 from alerts a where a.state = 'firing'",
-                $filter
+                 from ",
+                $from,
+                " where a.state = 'firing'"
             )
         };
     }
     let rows: Vec<StoredRow> = match keys {
-        None => sqlx::query_as(firing_sql!("")).fetch_all(&mut *db).await?,
-        Some(keys) => {
-            sqlx::query_as(firing_sql!(" and a.key = any($1)"))
-                .bind(keys)
+        None => {
+            sqlx::query_as(firing_sql!("alerts a"))
                 .fetch_all(&mut *db)
                 .await?
+        }
+        Some(keys) => {
+            // Driven by the keys, through the index of firing keys.
+            sqlx::query_as(firing_sql!(
+                "unnest($1::text[]) as wanted(key) join alerts a on a.key = wanted.key"
+            ))
+            .bind(keys)
+            .fetch_all(&mut *db)
+            .await?
         }
     };
     let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
@@ -309,7 +309,7 @@ async fn update(
         // A worse problem deserves a fresh look: escalation clears the acknowledgement.
         sqlx::query(
             "update alerts set rule = $2, severity = $3, office_id = $4, subject = $5, \
-                 summary = $6, remediation = $7, labels = $8, \
+                 summary = $6, remediation = $7, labels = $8, last_evaluated_at = $10, \
                  acknowledged_at = case when $9 then null else acknowledged_at end, \
                  acknowledged_by = case when $9 then null else acknowledged_by end, \
                  acknowledged_comment = case when $9 then null else acknowledged_comment end \
@@ -324,6 +324,7 @@ async fn update(
         .bind(&alert.remediation)
         .bind(&alert.labels)
         .bind(escalated)
+        .bind(now)
         .execute(&mut *db)
         .await?;
         outcome.updated += 1;

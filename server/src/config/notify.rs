@@ -68,7 +68,7 @@ pub struct WebhookChannel {
     /// Telegram's `chat_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
-    /// PEM CA certificates to trust besides the system's.
+    /// PEM CA certificates to trust besides the built-in (Mozilla) roots, e.g. an internal CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
@@ -119,7 +119,7 @@ pub struct EmailChannel {
     /// A file holding the SMTP password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
-    /// PEM CA certificates to trust besides the system's.
+    /// PEM CA certificates to trust besides the built-in (Mozilla) roots, e.g. an internal CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
     pub from: String,

@@ -199,7 +199,8 @@ fn server(smtp: &str, security: SmtpSecurity) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
-/// How the connection to `host` is protected, trusting the system's roots and `ca_file`'s.
+/// How the connection to `host` is protected, trusting the built-in (Mozilla) roots and
+/// `ca_file`'s.
 fn tls(name: &str, config: &EmailChannel, host: &str) -> Result<Tls, SetupError> {
     let invalid = |message: String| SetupError::Invalid {
         channel: name.to_owned(),

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::{DeliveryError, SetupError};
 
-/// A client with `timeout` per request that trusts the system's roots and, when given, the PEM
-/// certificates of `ca_file`.
+/// A client with `timeout` per request that trusts the built-in (Mozilla) roots and, when
+/// given, the PEM certificates of `ca_file`.
 pub(super) fn client(
     channel: &str,
     timeout: Duration,
