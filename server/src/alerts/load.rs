@@ -32,6 +32,9 @@ pub(super) struct Scope {
     tokens: Vec<i64>,
     /// Finding codes of those alerts, and of the host's current findings.
     codes: Vec<String>,
+    /// The host, and the hosts of the office's firing alerts for those codes: every host that
+    /// can have one of those findings (a host that gets one has its own evaluation).
+    finding_hosts: Vec<Uuid>,
 }
 
 /// Everything the rules look at, as of `now`, for dates up to `horizon_days` ahead: over the
@@ -89,11 +92,14 @@ pub(super) async fn scope(
     db: &mut PgConnection,
     agent: Uuid,
 ) -> Result<Option<Scope>, sqlx::Error> {
-    // One statement: this runs after every changed report.
+    // One statement: this runs after every changed report. The alerts are looked up one by
+    // one from the host's rows: right after many alerts fired the statistics still count few,
+    // and a join would scan them all.
     let row: Option<(i64, Vec<String>, Vec<String>)> = sqlx::query_as(
         "select g.office_id, \
-             array(select a.key from alert_hosts h join alerts a on a.id = h.alert_id \
-                   where h.agent_id = g.id and a.state = 'firing' order by a.key), \
+             array_remove(array(select (select a.key from alerts a \
+                                        where a.id = h.alert_id and a.state = 'firing') \
+                                from alert_hosts h where h.agent_id = g.id), null), \
              array(select distinct code from host_findings where agent_id = g.id \
                    and severity in ('warning', 'critical') and code <> all($2::text[])) \
          from agents g where g.id = $1 and g.revoked_at is null",
@@ -102,9 +108,10 @@ pub(super) async fn scope(
     .bind(rules::TIME_CODES.map(|code| code.as_str()).as_slice())
     .fetch_optional(&mut *db)
     .await?;
-    let Some((office_id, keys, mut codes)) = row else {
+    let Some((office_id, mut keys, mut codes)) = row else {
         return Ok(None);
     };
+    keys.sort_unstable();
     let mut scope = Scope {
         agent,
         office_id,
@@ -129,6 +136,26 @@ pub(super) async fn scope(
     }
     codes.sort_unstable();
     codes.dedup();
+    let finding_keys: Vec<String> = codes
+        .iter()
+        .map(|code| format!("finding:{code}:{office_id}"))
+        .collect();
+    let mut finding_hosts: Vec<Uuid> = if finding_keys.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar(
+            "select h.agent_id from unnest($1::text[]) as wanted(key) \
+         join alerts a on a.key = wanted.key and a.state = 'firing' \
+         join alert_hosts h on h.alert_id = a.id",
+        )
+        .bind(&finding_keys)
+        .fetch_all(&mut *db)
+        .await?
+    };
+    finding_hosts.push(agent);
+    finding_hosts.sort_unstable();
+    finding_hosts.dedup();
+    scope.finding_hosts = finding_hosts;
     scope.codes = codes;
     scope.keys = keys;
     Ok(Some(scope))
@@ -395,7 +422,8 @@ async fn gone_tokens(
 }
 
 /// The agents' findings of severity warning or critical, except those the clock decides (the
-/// expiry rules recompute them); scoped: those of the scope's codes in its host's office.
+/// expiry rules recompute them); scoped: those of the scope's codes on the scope's finding
+/// hosts in its host's office.
 async fn findings(
     db: &mut PgConnection,
     scope: Option<&Scope>,
@@ -421,12 +449,15 @@ async fn findings(
                 .await?
         }
         Some(scope) => {
-            sqlx::query_as(findings_sql!(" and a.office_id = $2 and f.code = any($3)"))
-                .bind(time_codes.as_slice())
-                .bind(scope.office_id)
-                .bind(&scope.codes)
-                .fetch_all(db)
-                .await?
+            sqlx::query_as(findings_sql!(
+                " and a.office_id = $2 and f.code = any($3) and f.agent_id = any($4)"
+            ))
+            .bind(time_codes.as_slice())
+            .bind(scope.office_id)
+            .bind(&scope.codes)
+            .bind(&scope.finding_hosts)
+            .fetch_all(db)
+            .await?
         }
     };
     Ok(rows
