@@ -5,7 +5,7 @@
 //! [`evaluate`] loads the facts ([`load`]), applies the pure rules ([`rules`]) and brings the
 //! stored alerts in line ([`reconcile`]) in one transaction, at a `now` the caller gives, so
 //! tests move a clock. [`Evaluator`] runs it in the server: only the process holding a
-//! PostgreSQL advisory lock evaluates, and the lock goes with its connection when it dies.
+//! PostgreSQL advisory lock evaluates ([`crate::lease`]).
 
 mod follow;
 mod load;
@@ -22,6 +22,7 @@ use sqlx::{Connection as _, PgConnection, PgPool};
 use tokenwatch_inventory::findings::Thresholds;
 
 use crate::config::AlertsConfig;
+use crate::lease::{self, Lease, Ticks};
 
 pub use follow::{ChangedHosts, follow_reports};
 pub use manage::{
@@ -208,11 +209,8 @@ async fn evaluate_on(
 /// Periodic evaluation by whichever server process holds the evaluator lock.
 #[derive(Debug)]
 pub struct Evaluator {
-    pool: PgPool,
     settings: Settings,
-    /// The session that holds the lock, while it does: taken out of the pool, so that the lock
-    /// is never handed to other work and ends when this connection is closed or dropped.
-    leader: Option<PgConnection>,
+    lease: Lease,
 }
 
 // === impl Evaluator ===
@@ -221,43 +219,29 @@ impl Evaluator {
     /// An evaluator that takes connections from `pool`.
     pub fn new(pool: PgPool, settings: Settings) -> Self {
         Self {
-            pool,
             settings,
-            leader: None,
+            lease: Lease::new(pool, LOCK_KEY, "alert evaluation"),
         }
     }
 
     /// Whether this evaluator holds the lock (as of its last step).
     pub fn is_leader(&self) -> bool {
-        self.leader.is_some()
+        self.lease.is_held()
     }
 
     /// Take the lock if free and, holding it, evaluate at `now`. `None`: another process
-    /// evaluates. A failed evaluation gives the lock up with its connection, so a process
-    /// whose database connection broke does not keep others from taking over.
+    /// evaluates. A failed evaluation gives the lock up with its connection.
     pub async fn step(&mut self, now: DateTime<Utc>) -> Result<Option<Outcome>, sqlx::Error> {
-        if self.leader.is_none() {
-            let mut db = self.pool.acquire().await?;
-            let taken: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-                .bind(LOCK_KEY)
-                .fetch_one(&mut *db)
-                .await?;
-            if !taken {
-                return Ok(None);
-            }
-            tracing::info!(message = "Evaluating alerts: this process holds the evaluator lock.");
-            self.leader = Some(db.detach());
-        }
-        let Some(db) = self.leader.as_mut() else {
+        let Some(mut held) = self.lease.take().await? else {
             return Ok(None);
         };
-        match evaluate_on(db, now, &self.settings, None).await {
-            Ok(outcome) => Ok(Some(outcome)),
+        match evaluate_on(&mut held.db, now, &self.settings, None).await {
+            Ok(outcome) => {
+                self.lease.keep(held.db);
+                Ok(Some(outcome))
+            }
             Err(error) => {
-                if let Some(db) = self.leader.take() {
-                    // Closing the session releases the lock; the pool opens a fresh one.
-                    let _ = db.close().await;
-                }
+                lease::drop_lease(held.db).await;
                 Err(error)
             }
         }
@@ -267,15 +251,10 @@ impl Evaluator {
     pub async fn run(
         mut self,
         interval: std::time::Duration,
-        mut stopped: tokio::sync::watch::Receiver<bool>,
+        stopped: tokio::sync::watch::Receiver<bool>,
     ) {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = stopped.wait_for(|stop| *stop) => break,
-            }
+        let mut ticks = Ticks::new(interval, stopped);
+        while ticks.next().await {
             match self.step(Utc::now()).await {
                 Ok(Some(outcome)) if outcome != Outcome::default() => {
                     tracing::info!(
@@ -290,8 +269,6 @@ impl Evaluator {
                 Err(error) => tracing::warn!(message = "Alert evaluation failed.", %error),
             }
         }
-        if let Some(db) = self.leader.take() {
-            let _ = db.close().await;
-        }
+        self.lease.give_up().await;
     }
 }

@@ -15,6 +15,7 @@ mod grpc;
 pub mod http;
 pub mod ingest;
 pub mod inventory;
+mod lease;
 pub mod metrics;
 pub mod notify;
 pub mod pki;

@@ -9,6 +9,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::outbox::{self, Retry};
 use super::{Channel, Channels};
+use crate::lease::{self, Lease, Ticks};
 use crate::metrics::Metrics;
 
 /// The advisory lock key of the deliverer ("tokenwatch notify", as bytes).
@@ -32,12 +33,10 @@ pub struct Round {
 /// Sends notifications while it holds the deliverer lock.
 #[derive(Debug)]
 pub struct Deliverer {
-    pool: PgPool,
+    lease: Lease,
     channels: Arc<Channels>,
     retry: Retry,
     metrics: Arc<Metrics>,
-    /// The connection holding the lock, out of the pool (see `alerts::Evaluator`).
-    leader: Option<PgConnection>,
     /// When each re-posting channel was last told about its firing alerts.
     resent_at: HashMap<String, DateTime<Utc>>,
 }
@@ -47,11 +46,10 @@ pub struct Deliverer {
 impl Deliverer {
     pub fn new(pool: PgPool, channels: Arc<Channels>, retry: Retry, metrics: Arc<Metrics>) -> Self {
         Self {
-            pool,
+            lease: Lease::new(pool, LOCK_KEY, "notification delivery"),
             channels,
             retry,
             metrics,
-            leader: None,
             resent_at: HashMap::new(),
         }
     }
@@ -59,30 +57,20 @@ impl Deliverer {
     /// Take the lock if free and, holding it, do one round at `now`. `None`: another process
     /// delivers. A database error gives the lock up with its connection.
     pub async fn step(&mut self, now: DateTime<Utc>) -> Result<Option<Round>, sqlx::Error> {
-        if self.leader.is_none() {
-            let mut db = self.pool.acquire().await?;
-            let taken: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-                .bind(LOCK_KEY)
-                .fetch_one(&mut *db)
-                .await?;
-            if !taken {
-                return Ok(None);
-            }
-            tracing::info!(message = "Delivering notifications: this process holds the lock.");
-            self.leader = Some(db.detach());
+        let Some(mut held) = self.lease.take().await? else {
+            return Ok(None);
+        };
+        if held.newly {
             // Whoever delivered before may have re-posted long ago.
             self.resent_at.clear();
         }
-        let Some(mut db) = self.leader.take() else {
-            return Ok(None);
-        };
-        match self.round(&mut db, now).await {
+        match self.round(&mut held.db, now).await {
             Ok(round) => {
-                self.leader = Some(db);
+                self.lease.keep(held.db);
                 Ok(Some(round))
             }
             Err(error) => {
-                let _ = sqlx::Connection::close(db).await;
+                lease::drop_lease(held.db).await;
                 Err(error)
             }
         }
@@ -193,15 +181,10 @@ impl Deliverer {
     pub async fn run(
         mut self,
         interval: std::time::Duration,
-        mut stopped: tokio::sync::watch::Receiver<bool>,
+        stopped: tokio::sync::watch::Receiver<bool>,
     ) {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = stopped.wait_for(|stop| *stop) => break,
-            }
+        let mut ticks = Ticks::new(interval, stopped);
+        while ticks.next().await {
             match self.step(Utc::now()).await {
                 Ok(Some(round)) if round != Round::default() => {
                     tracing::info!(
@@ -218,8 +201,6 @@ impl Deliverer {
                 }
             }
         }
-        if let Some(db) = self.leader.take() {
-            let _ = sqlx::Connection::close(db).await;
-        }
+        self.lease.give_up().await;
     }
 }
