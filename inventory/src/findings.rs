@@ -66,6 +66,16 @@ impl Severity {
             Self::Critical => "critical",
         }
     }
+
+    /// The severity named `name` ([`Severity::as_str`]), as stored; `None` for another name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "info" => Some(Self::Info),
+            "warning" => Some(Self::Warning),
+            "critical" => Some(Self::Critical),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Severity {

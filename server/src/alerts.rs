@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Connection as _, PgConnection, PgPool};
-use tokenwatch_inventory::findings::Thresholds;
+use tokenwatch_inventory::findings::{Severity, Thresholds};
 
 use crate::config::AlertsConfig;
 use crate::lease::{self, Lease, Ticks};
@@ -126,6 +126,13 @@ impl OfficeSettings {
             critical_days: self.critical_days,
         }
     }
+}
+
+/// The severity of a stored alert, notification or finding row. Alert tables allow only
+/// `warning` and `critical`; anything else reads as information rather than failing the
+/// evaluation.
+pub(crate) fn stored_severity(name: &str) -> Severity {
+    Severity::from_name(name).unwrap_or(Severity::Info)
 }
 
 /// Evaluate every rule at `now` and store the result, in one transaction.

@@ -27,15 +27,6 @@ pub struct HostFinding {
     pub remediation: String,
 }
 
-/// A stored severity; an unspecified one counts as information.
-fn parse_severity(value: Option<&str>) -> Severity {
-    match value {
-        Some("critical") => Severity::Critical,
-        Some("warning") => Severity::Warning,
-        _ => Severity::Info,
-    }
-}
-
 /// Findings of every non-revoked host at `now`, with `thresholds` as (warning, critical) days;
 /// ordered by host name, then worst first.
 pub async fn current_findings(
@@ -71,7 +62,11 @@ pub async fn current_findings(
             agent_id,
             hostname: String::new(),
             code,
-            severity: parse_severity(severity.as_deref()),
+            // An unspecified severity counts as information.
+            severity: severity
+                .as_deref()
+                .and_then(Severity::from_name)
+                .unwrap_or(Severity::Info),
             subject,
             message,
             remediation,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
-use tokenwatch_inventory::findings::{Severity, rules};
+use tokenwatch_inventory::findings::rules;
 use uuid::Uuid;
 
 use super::rules::{
@@ -466,11 +466,7 @@ async fn findings(
             |(agent_id, code, severity, subject, message, remediation)| AgentFinding {
                 agent_id,
                 code,
-                severity: if severity == "critical" {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                },
+                severity: super::stored_severity(&severity),
                 subject,
                 message,
                 remediation,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::mute::{self, Mutes};
 use super::rules::Desired;
+use super::stored_severity;
 
 /// What one evaluation changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -150,7 +151,7 @@ async fn firing(
             let stored = Stored {
                 id: row.0,
                 rule: row.2,
-                severity: parse_severity(&row.3),
+                severity: stored_severity(&row.3),
                 office_id: row.4,
                 subject: row.5,
                 summary: row.6,
@@ -164,14 +165,6 @@ async fn firing(
             (row.1, stored)
         })
         .collect())
-}
-
-pub(crate) fn parse_severity(text: &str) -> Severity {
-    match text {
-        "critical" => Severity::Critical,
-        "warning" => Severity::Warning,
-        _ => Severity::Info,
-    }
 }
 
 // === writing ===

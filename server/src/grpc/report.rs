@@ -26,7 +26,7 @@ pub(super) async fn report(
         .apply(identity.agent, request.into_inner(), now)
         .await;
     let applied = api.metrics.count_report(applied)?;
-    if applied.changed && !applied.duplicate {
+    if applied.changed {
         api.changed.changed(identity.agent);
     }
     tracing::debug!(

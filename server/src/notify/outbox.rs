@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Connection as _, PgConnection};
-use tokenwatch_inventory::findings::Severity;
 use uuid::Uuid;
+
+use crate::alerts::stored_severity;
 
 use super::{
     Acknowledgement, Alert, CertificateRef, Channels, DeliveryError, Host, Kind, Notification,
@@ -76,7 +77,7 @@ pub async fn route(
         let mut ids = Vec::new();
         let mut names = Vec::new();
         for (id, severity, offices) in &rows {
-            let severity = parse_severity(severity);
+            let severity = stored_severity(severity);
             for channel in channels.iter().filter(|c| c.takes(severity, offices)) {
                 ids.push(*id);
                 names.push(channel.name().to_owned());
@@ -277,7 +278,7 @@ pub async fn notifications(
             Some(Notification {
                 id,
                 kind: Kind::parse(&kind)?,
-                severity: parse_severity(&severity),
+                severity: stored_severity(&severity),
                 created_at,
                 alert: alerts.get(&alert)?.clone(),
             })
@@ -381,7 +382,7 @@ async fn alerts(db: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Alert
                 id,
                 key,
                 rule,
-                severity: parse_severity(&severity),
+                severity: stored_severity(&severity),
                 firing,
                 office,
                 subject,
@@ -396,13 +397,4 @@ async fn alerts(db: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Alert
             (id, alert)
         })
         .collect())
-}
-
-/// A stored severity; the table's check constraint allows only these two.
-fn parse_severity(name: &str) -> Severity {
-    if name == "critical" {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    }
 }
