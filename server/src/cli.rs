@@ -195,6 +195,11 @@ impl Cli {
     }
 }
 
+/// A time as the commands print it: RFC 3339, UTC, to the second.
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 fn config_defaults() -> anyhow::Result<String> {
     Ok(Config::default().to_toml()?)
 }
@@ -292,11 +297,8 @@ async fn secret_command(
                     "{:>6}  {:<24}  {:<25}  {:<25}  {status}",
                     s.id,
                     s.office,
-                    s.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
-                    s.expires_at.map_or_else(
-                        || "never".to_owned(),
-                        |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-                    ),
+                    time(s.created_at),
+                    s.expires_at.map_or_else(|| "never".to_owned(), time),
                 )?;
             }
         }
@@ -323,7 +325,6 @@ async fn agent_command(
                 "{:<36}  {:<20}  {:<24}  {:<20}  {:<20}  STATUS",
                 "ID", "OFFICE", "HOSTNAME", "LAST SEEN", "CERTIFICATE UNTIL"
             )?;
-            let time = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
             for a in registry::list_agents(pool).await? {
                 writeln!(
                     out,

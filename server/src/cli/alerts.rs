@@ -5,6 +5,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use super::time;
 use crate::alerts::{self, AlertFilter, NewSilence};
 use crate::config::Span;
 
@@ -79,10 +80,6 @@ pub enum SilenceCommand {
         /// The silence's id, from `list`.
         id: i64,
     },
-}
-
-fn time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 pub(super) async fn alert_command(

@@ -42,11 +42,7 @@ pub(super) async fn notify_command(
                 "{:<20}  {:<20}  {:<20}  {:>8}  {:>9}  LAST ERROR",
                 "CHANNEL", "LAST SUCCESS", "LAST FAILURE", "WAITING", "ABANDONED"
             )?;
-            let time = |at: Option<chrono::DateTime<Utc>>| {
-                at.map_or("-".to_owned(), |at| {
-                    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-                })
-            };
+            let time = |at: Option<chrono::DateTime<Utc>>| at.map_or("-".to_owned(), super::time);
             for status in notify::channel_status(pool, &channels).await? {
                 // An error from before the last success is history, not the state.
                 let error = if status.consecutive_failures > 0 {

@@ -5,6 +5,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use super::time;
 use crate::alerts::{self, NewMaintenance, OfficeOverrides, Settings};
 use crate::config::Span;
 
@@ -110,7 +111,6 @@ pub(super) async fn maintenance_command(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
-    let time = |at: DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     match command {
         MaintenanceCommand::Add {
             office,
