@@ -125,7 +125,7 @@ pub struct Host {
 }
 
 /// The certificate of a certificate or private-key alert.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct CertificateRef {
     pub sha256: String,
     pub sha1: String,

@@ -286,39 +286,34 @@ pub async fn notifications(
         .collect())
 }
 
-type AlertRow = (
-    i64,
-    String,
-    String,
-    String,
-    bool,
-    Option<String>,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-type CertificateRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
+/// An `alerts` row as notifications show it.
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: i64,
+    key: String,
+    rule: String,
+    severity: String,
+    firing: bool,
+    office: Option<String>,
+    subject: String,
+    summary: String,
+    remediation: String,
+    started_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    acknowledged_by: Option<String>,
+    acknowledged_comment: Option<String>,
+    /// The SHA-256 of a certificate alert's certificate.
+    certificate: Option<String>,
+}
 
 /// The alerts `ids` with their hosts and certificates.
 async fn alerts(db: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Alert>, sqlx::Error> {
     let rows: Vec<AlertRow> = sqlx::query_as(
-        "select a.id, a.key, a.rule, a.severity, a.state = 'firing', o.name, a.subject, \
-             a.summary, a.remediation, a.started_at, a.resolved_at, a.acknowledged_at, \
-             a.acknowledged_by, a.acknowledged_comment, a.labels ->> 'certificate' \
+        "select a.id, a.key, a.rule, a.severity, a.state = 'firing' as firing, \
+             o.name as office, a.subject, a.summary, a.remediation, a.started_at, \
+             a.resolved_at, a.acknowledged_at, a.acknowledged_by, a.acknowledged_comment, \
+             a.labels ->> 'certificate' as certificate \
          from alerts a left join offices o on o.id = a.office_id where a.id = any($1)",
     )
     .bind(ids)
@@ -332,8 +327,11 @@ async fn alerts(db: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Alert
     .bind(ids)
     .fetch_all(&mut *db)
     .await?;
-    let shas: Vec<&str> = rows.iter().filter_map(|row| row.14.as_deref()).collect();
-    let certificates: Vec<CertificateRow> = sqlx::query_as(
+    let shas: Vec<&str> = rows
+        .iter()
+        .filter_map(|row| row.certificate.as_deref())
+        .collect();
+    let certificates: Vec<CertificateRef> = sqlx::query_as(
         "select sha256, sha1, subject_cn, issuer_cn, not_after, private_key_not_after \
          from certificates where sha256 = any($1)",
     )
@@ -342,19 +340,7 @@ async fn alerts(db: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Alert
     .await?;
     let certificates: HashMap<String, CertificateRef> = certificates
         .into_iter()
-        .map(
-            |(sha256, sha1, subject_cn, issuer_cn, not_after, key_end)| {
-                let reference = CertificateRef {
-                    sha256: sha256.clone(),
-                    sha1,
-                    subject_cn,
-                    issuer_cn,
-                    not_after,
-                    private_key_not_after: key_end,
-                };
-                (sha256, reference)
-            },
-        )
+        .map(|reference| (reference.sha256.clone(), reference))
         .collect();
     let mut by_alert: HashMap<i64, Vec<Host>> = HashMap::new();
     for (alert, agent_id, hostname, office) in hosts {
@@ -367,34 +353,30 @@ async fn alerts(db: &mut PgConnection, ids: &[i64]) -> Result<HashMap<i64, Alert
     Ok(rows
         .into_iter()
         .map(|row| {
-            let (id, key, rule, severity, firing, office, subject, summary, remediation) = (
-                row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
-            );
-            let acknowledged = match (row.11, row.12, row.13) {
-                (Some(at), by, comment) => Some(Acknowledgement {
-                    at,
-                    by: by.unwrap_or_default(),
-                    comment: comment.unwrap_or_default(),
-                }),
-                _ => None,
-            };
+            let acknowledged = row.acknowledged_at.map(|at| Acknowledgement {
+                at,
+                by: row.acknowledged_by.unwrap_or_default(),
+                comment: row.acknowledged_comment.unwrap_or_default(),
+            });
             let alert = Alert {
-                id,
-                key,
-                rule,
-                severity: stored_severity(&severity),
-                firing,
-                office,
-                subject,
-                summary,
-                remediation,
-                started_at: row.9,
-                resolved_at: row.10,
+                id: row.id,
+                key: row.key,
+                rule: row.rule,
+                severity: stored_severity(&row.severity),
+                firing: row.firing,
+                office: row.office,
+                subject: row.subject,
+                summary: row.summary,
+                remediation: row.remediation,
+                started_at: row.started_at,
+                resolved_at: row.resolved_at,
                 acknowledged,
-                hosts: by_alert.remove(&id).unwrap_or_default(),
-                certificate: row.14.and_then(|sha| certificates.get(&sha).cloned()),
+                hosts: by_alert.remove(&row.id).unwrap_or_default(),
+                certificate: row
+                    .certificate
+                    .and_then(|sha| certificates.get(&sha).cloned()),
             };
-            (id, alert)
+            (row.id, alert)
         })
         .collect())
 }

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use super::Channels;
 
 /// One channel's state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ChannelStatus {
     pub name: String,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -21,45 +21,27 @@ pub struct ChannelStatus {
     pub abandoned: i64,
 }
 
-type Row = (
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<i32>,
-    i64,
-    i64,
-);
-
 /// The state of every configured channel, in name order.
 pub async fn channel_status(
     pool: &PgPool,
     channels: &Channels,
 ) -> Result<Vec<ChannelStatus>, sqlx::Error> {
-    let mut out = Vec::new();
-    for channel in channels.iter() {
-        let row: Row = sqlx::query_as(
-            "select c.last_success_at, c.last_failure_at, c.last_error, c.consecutive_failures, \
-                 (select count(*) from notification_deliveries \
-                  where channel = $1 and delivered_at is null and abandoned_at is null), \
-                 (select count(*) from notification_deliveries \
-                  where channel = $1 and abandoned_at is not null) \
-             from (select 1) one \
-             left join notification_channels c on c.name = $1",
-        )
-        .bind(channel.name())
-        .fetch_one(pool)
-        .await?;
-        out.push(ChannelStatus {
-            name: channel.name().to_owned(),
-            last_success_at: row.0,
-            last_failure_at: row.1,
-            last_error: row.2,
-            consecutive_failures: row.3.unwrap_or(0),
-            pending: row.4,
-            abandoned: row.5,
-        });
-    }
-    Ok(out)
+    let names: Vec<&str> = channels.iter().map(super::Channel::name).collect();
+    sqlx::query_as(
+        "select n.name, c.last_success_at, c.last_failure_at, c.last_error, \
+             coalesce(c.consecutive_failures, 0) as consecutive_failures, \
+             (select count(*) from notification_deliveries \
+              where channel = n.name and delivered_at is null and abandoned_at is null) \
+                 as pending, \
+             (select count(*) from notification_deliveries \
+              where channel = n.name and abandoned_at is not null) as abandoned \
+         from unnest($1::text[]) as n(name) \
+         left join notification_channels c on c.name = n.name \
+         order by n.name",
+    )
+    .bind(&names)
+    .fetch_all(pool)
+    .await
 }
 
 /// Send a test notification through `channel` now and record the outcome as the channel's
