@@ -22,7 +22,7 @@ use sqlx::{Connection as _, PgConnection, PgPool};
 use tokenwatch_inventory::findings::{Severity, Thresholds};
 
 use crate::config::AlertsConfig;
-use crate::lease::{self, Lease, Ticks};
+use crate::lease::{Lease, Ticks};
 
 pub use follow::{ChangedHosts, follow_reports};
 pub use manage::{
@@ -242,16 +242,8 @@ impl Evaluator {
         let Some(mut held) = self.lease.take().await? else {
             return Ok(None);
         };
-        match evaluate_on(&mut held.db, now, &self.settings, None).await {
-            Ok(outcome) => {
-                self.lease.keep(held.db);
-                Ok(Some(outcome))
-            }
-            Err(error) => {
-                lease::drop_lease(held.db).await;
-                Err(error)
-            }
-        }
+        let outcome = evaluate_on(&mut held.db, now, &self.settings, None).await;
+        self.lease.settle(held.db, outcome).await.map(Some)
     }
 
     /// Evaluate every `interval` until `stopped` turns true, then give the lock up.

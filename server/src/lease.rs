@@ -49,8 +49,7 @@ impl Lease {
     }
 
     /// The lock's connection, taking the lock if it is free; `None` while another process
-    /// holds it. Give the connection back with [`Lease::keep`] after the work; dropping it
-    /// instead (after an error) gives the lock up.
+    /// holds it. Hand it back with [`Lease::settle`] after the work.
     pub(crate) async fn take(&mut self) -> Result<Option<Held>, sqlx::Error> {
         if let Some(db) = self.held.take() {
             return Ok(Some(Held { db, newly: false }));
@@ -70,9 +69,24 @@ impl Lease {
         }))
     }
 
-    /// Keep holding the lock on `db` for the next step.
-    pub(crate) fn keep(&mut self, db: PgConnection) {
-        self.held = Some(db);
+    /// After the work on `db`: keep holding the lock for the next step when it went well;
+    /// after an error, close the connection, which gives the lock up, so that a process whose
+    /// database connection broke does not keep others from taking over.
+    pub(crate) async fn settle<T>(
+        &mut self,
+        db: PgConnection,
+        outcome: Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        match outcome {
+            Ok(value) => {
+                self.held = Some(db);
+                Ok(value)
+            }
+            Err(error) => {
+                let _ = db.close().await;
+                Err(error)
+            }
+        }
     }
 
     /// Give the lock up: closing its session releases it.
@@ -81,12 +95,6 @@ impl Lease {
             let _ = db.close().await;
         }
     }
-}
-
-/// Close a lease's connection after failed work: the lock goes with it, so a process whose
-/// database connection broke does not keep others from taking over.
-pub(crate) async fn drop_lease(db: PgConnection) {
-    let _ = db.close().await;
 }
 
 // === impl Ticks ===

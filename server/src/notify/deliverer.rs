@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::outbox::{self, Retry};
 use super::{Channel, Channels};
-use crate::lease::{self, Lease, Ticks};
+use crate::lease::{Lease, Ticks};
 use crate::metrics::Metrics;
 
 /// The advisory lock key of the deliverer ("tokenwatch notify", as bytes).
@@ -64,16 +64,8 @@ impl Deliverer {
             // Whoever delivered before may have re-posted long ago.
             self.resent_at.clear();
         }
-        match self.round(&mut held.db, now).await {
-            Ok(round) => {
-                self.lease.keep(held.db);
-                Ok(Some(round))
-            }
-            Err(error) => {
-                lease::drop_lease(held.db).await;
-                Err(error)
-            }
-        }
+        let round = self.round(&mut held.db, now).await;
+        self.lease.settle(held.db, round).await.map(Some)
     }
 
     async fn round(
