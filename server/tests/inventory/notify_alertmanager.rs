@@ -128,6 +128,22 @@ async fn step(deliverer: &mut Deliverer, now: DateTime<Utc>) -> Round {
     panic!("the deliverer lock stays taken");
 }
 
+/// Certificate 0 on the three hosts, ending ten days from now, fired (critical) by an
+/// evaluation days ago.
+async fn critical_in_ten_days(pool: &PgPool) {
+    let start = wall();
+    three_hosts(
+        pool,
+        start + Duration::days(10),
+        None,
+        start - Duration::days(17),
+    )
+    .await;
+    tokenwatch_server::alerts::evaluate(pool, start - Duration::days(16), &patient())
+        .await
+        .unwrap();
+}
+
 /// Three hosts of one office with certificate 0 ending at `end`, reported at `at`.
 async fn three_hosts(
     pool: &PgPool,

@@ -117,17 +117,7 @@ async fn ends_an_alert_no_longer_posted_by_itself(pool: PgPool) {
     let manager = Alertmanager::start(&sink).await;
     // Re-posted every second, so held for three.
     let config = notify_config(&manager.url, 1);
-    let start = wall();
-    three_hosts(
-        &pool,
-        start + Duration::days(10),
-        None,
-        start - Duration::days(17),
-    )
-    .await;
-    alerts::evaluate(&pool, start - Duration::days(16), &patient())
-        .await
-        .unwrap();
+    critical_in_ten_days(&pool).await;
     let (mut deliverer, _) = start_deliverer(&pool, &config);
     let now = wall();
     assert_eq!(step(&mut deliverer, now).await.sent, 1);

@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Duration;
 use sqlx::PgPool;
-use tokenwatch_server::alerts;
 
 use super::real::{Alertmanager, Sink};
 use super::*;
@@ -87,17 +85,7 @@ async fn the_bearer_token_passes_a_proxy_and_a_wrong_one_is_refused_for_good(poo
         channel.bearer_token_file = Some(path);
         config.alertmanager.insert(name.to_owned(), channel);
     }
-    let start = wall();
-    three_hosts(
-        &pool,
-        start + Duration::days(10),
-        None,
-        start - Duration::days(17),
-    )
-    .await;
-    alerts::evaluate(&pool, start - Duration::days(16), &patient())
-        .await
-        .unwrap();
+    critical_in_ten_days(&pool).await;
 
     let (mut deliverer, _) = start_deliverer(&pool, &config);
     let round = step(&mut deliverer, wall()).await;
