@@ -6,8 +6,9 @@
 //!         cargo bench -p tokenwatch-server --bench alerts
 //!
 //! The fleet is 100,000 hosts in 100 offices with 10 certificates each (1,000,000 certificate
-//! sightings; end dates spread over two years, so about 4 % fall inside the 30-day window) and
-//! one agent finding on every tenth host, divided by `BENCH_SCALE` (1: the full size). Rows are
+//! sightings; end dates spread over two years, so about 4 % fall inside the 30-day window), a
+//! token and two key containers each (1 % of both gone for ten days), and one agent finding on
+//! every tenth host, divided by `BENCH_SCALE` (1: the full size). Rows are
 //! generated inside PostgreSQL (`insert … select generate_series`), the fastest bulk load there
 //! is, in a fresh database `tokenwatch_bench_alerts_<pid>` dropped at the end
 //! (`BENCH_KEEP_DATABASE` keeps it). Prints figures, asserts nothing about speed.
@@ -30,8 +31,9 @@ fn main() {
     scratch::run(bench());
 }
 
-/// The fleet, generated in SQL: `$1` hosts, 10 certificates each.
-const FLEET: [&str; 6] = [
+/// The fleet, generated in SQL: `$1` hosts, 10 certificates, a token and two key containers
+/// each; one token and container in a hundred gone from their host ten days ago.
+const FLEET: [&str; 11] = [
     "insert into offices (name) select 'office ' || o from generate_series(1, 100) o",
     "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after, \
          last_seen_at) \
@@ -56,6 +58,30 @@ const FLEET: [&str; 6] = [
          remediation) \
      select id, 0, 'token.pin_count_low', 'warning', 'token', 'Tries are running out.', \
          'Confirm the PIN.' from agents where hostname like '%0'",
+    "insert into tokens (model, serial, first_seen_at) \
+     select 'Rutoken ECP', lpad(h::text, 8, '0'), now() from generate_series(1, $1) h",
+    "insert into token_sightings (token_id, agent_id, first_seen_at, present, last_seen_at) \
+     select id, md5('agent' || serial::int)::uuid, now() - interval '1 year', id % 100 <> 0, \
+         case when id % 100 = 0 then now() - interval '10 days' end \
+     from tokens",
+    "insert into containers (agent_id, path, name, first_seen_at, certificate_sha1, \
+         private_key_not_after, media) \
+     select md5('agent' || ((c - 1) / 2 + 1))::uuid, '/var/opt/cprocsp/keys/u/c' || c || '.000', \
+         'le-' || c, now() - interval '1 year', \
+         left(md5('sha1' || ((c - 1) / 2 * 10 + (c - 1) % 2 + 1)), 40), \
+         now() + (c * 4657 % (730 * 24)) * interval '1 hour', \
+         case when c % 3 = 0 then 'removable' else 'hdimage' end \
+     from generate_series(1, $1 * 2) c",
+    "insert into container_sightings (container_id, agent_id, first_seen_at, present, \
+         last_seen_at) \
+     select id, agent_id, first_seen_at, id % 100 <> 0, \
+         case when id % 100 = 0 then now() - interval '10 days' end \
+     from containers",
+    "insert into host_containers (agent_id, ordinal, container_id, name, path, media, complete, \
+         missing_files, damaged_files, certificate_sha1, private_key_not_after) \
+     select c.agent_id, row_number() over (partition by c.agent_id order by c.id) - 1, c.id, \
+         c.name, c.path, c.media, true, '{}', '[]', c.certificate_sha1, c.private_key_not_after \
+     from containers c join container_sightings s on s.container_id = c.id where s.present",
 ];
 
 async fn bench() {
@@ -77,12 +103,15 @@ async fn bench() {
         query.execute(&pool).await.unwrap();
     }
     sqlx::query("analyze").execute(&pool).await.unwrap();
-    let sightings: i64 = sqlx::query_scalar("select count(*) from certificate_sightings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let (sightings, containers): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from certificate_sightings), (select count(*) from containers)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     println!(
-        "fleet: {hosts} hosts, {sightings} certificate sightings, generated in {:.1} s",
+        "fleet: {hosts} hosts, {sightings} certificate sightings, {hosts} tokens, {containers} \
+         containers, generated in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 

@@ -56,10 +56,11 @@ pub struct OfficeSettings {
     pub warning_days: i64,
     pub critical_days: i64,
     pub silent_after_intervals: u32,
+    pub gone_after_days: i64,
 }
 
 /// An `office_alert_settings` row.
-type OfficeRow = (i64, Option<i32>, Option<i32>, Option<i32>);
+type OfficeRow = (i64, Option<i32>, Option<i32>, Option<i32>, Option<i32>);
 
 // === impl Settings ===
 
@@ -72,6 +73,7 @@ impl Settings {
                 warning_days: i64::from(config.warning_days),
                 critical_days: i64::from(config.critical_days),
                 silent_after_intervals: config.silent_after_intervals,
+                gone_after_days: i64::from(config.gone_after_days),
             },
             offices: HashMap::new(),
             agent_interval: span(config.agent_interval),
@@ -97,18 +99,20 @@ impl Settings {
     /// These settings with the overrides stored in `office_alert_settings`.
     async fn with_offices(&self, db: &mut PgConnection) -> Result<Self, sqlx::Error> {
         let rows: Vec<OfficeRow> = sqlx::query_as(
-            "select office_id, warning_days, critical_days, silent_after_intervals \
+            "select office_id, warning_days, critical_days, silent_after_intervals, \
+                 gone_after_days \
              from office_alert_settings",
         )
         .fetch_all(db)
         .await?;
         let mut out = self.clone();
         let unsigned = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
-        for (office, warning, critical, silent) in rows {
+        for (office, warning, critical, silent, gone) in rows {
             let overrides = OfficeOverrides {
                 warning_days: unsigned(warning),
                 critical_days: unsigned(critical),
                 silent_after_intervals: unsigned(silent),
+                gone_after_days: unsigned(gone),
             };
             out.offices.insert(office, overrides.over(self.defaults));
         }
@@ -174,6 +178,16 @@ async fn evaluate_on(
         .bind(LOCK_KEY + 1)
         .execute(&mut *tx)
         .await?;
+    // The fleet-wide statements are costly enough in the planner's eyes to be compiled
+    // (JIT), which took longer than running them: 0.4 s of a 0.6 s statement at 100,000 hosts.
+    sqlx::query("set local jit = off").execute(&mut *tx).await?;
+    if host.is_some() {
+        // Every scoped statement is driven by the host's ids through indexes, so one plan
+        // per statement serves all hosts; planning each anew cost more than running it.
+        sqlx::query("set local plan_cache_mode = force_generic_plan")
+            .execute(&mut *tx)
+            .await?;
+    }
     let started = std::time::Instant::now();
     let settings = settings.with_offices(&mut tx).await?;
     let scope = match host {

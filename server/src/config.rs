@@ -125,6 +125,9 @@ pub struct AlertsConfig {
     pub agent_interval: Span,
     /// An agent silent for more than this many intervals fires `agent.silent`.
     pub silent_after_intervals: u32,
+    /// A token or key container missing from every host for more than this many days fires
+    /// `token.gone` / `container.gone`.
+    pub gone_after_days: u32,
     /// An unacknowledged critical alert is notified again after this long.
     pub repeat_interval: Span,
 }
@@ -199,6 +202,9 @@ impl Config {
         }
         if self.alerts.silent_after_intervals == 0 {
             return invalid("alerts.silent_after_intervals must be at least 1");
+        }
+        if self.alerts.gone_after_days == 0 {
+            return invalid("alerts.gone_after_days must be at least 1");
         }
         for (name, span) in [
             (
@@ -288,6 +294,7 @@ impl Default for AlertsConfig {
             critical_days: 14,
             agent_interval: Span::from_secs(15 * 60),
             silent_after_intervals: 3,
+            gone_after_days: 7,
             repeat_interval: Span::from_secs(86_400),
         }
     }

@@ -143,6 +143,7 @@ pub fn container_subject(name: Option<&str>, path: &str) -> String {
     }
 }
 
-pub(crate) fn day(at: DateTime<Utc>) -> String {
+/// A moment as the findings and alerts write it.
+pub fn day(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }

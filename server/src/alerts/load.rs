@@ -15,7 +15,8 @@ use tokenwatch_inventory::findings::rules;
 use uuid::Uuid;
 
 use super::rules::{
-    AgentFinding, CertificateFact, ContainerFact, Facts, GoneToken, Host, LicenceFact,
+    AgentFinding, CertificateFact, ContainerFact, Facts, GoneContainer, GoneToken, Host,
+    LicenceFact,
 };
 
 /// What the evaluation after one host's report looks at: that host, and the problems it is
@@ -28,8 +29,11 @@ pub(super) struct Scope {
     pub(super) keys: Vec<String>,
     /// SHA-256 of the certificates of those alerts.
     certificates: Vec<String>,
-    /// Ids of the tokens of those alerts.
+    /// Ids of the tokens of those alerts, and of those the host has let go.
     tokens: Vec<i64>,
+    /// Ids of the gone containers of the identities the host has or had (those of its
+    /// `container.gone` alerts among them).
+    containers: Vec<i64>,
     /// Finding codes of those alerts, and of the host's current findings.
     codes: Vec<String>,
     /// The host, and the hosts of the office's firing alerts for those codes: every host that
@@ -53,6 +57,7 @@ pub(super) async fn facts(
             containers: containers(db, horizon, None).await?,
             licences: licences(db, horizon, None).await?,
             gone_tokens: gone_tokens(db, None).await?,
+            gone_containers: gone_containers(db, None).await?,
             findings: findings(db, None).await?,
         });
     };
@@ -62,6 +67,7 @@ pub(super) async fn facts(
         containers: containers(db, horizon, Some(scope)).await?,
         licences: licences(db, horizon, Some(scope)).await?,
         gone_tokens: gone_tokens(db, Some(scope)).await?,
+        gone_containers: gone_containers(db, Some(scope)).await?,
         findings: findings(db, Some(scope)).await?,
     };
     // Every host the loaded problems name, for their names, offices and thresholds.
@@ -80,12 +86,21 @@ pub(super) async fn facts(
             .iter()
             .flat_map(|t| t.hosts.iter().copied()),
     );
+    agents.extend(
+        facts
+            .gone_containers
+            .iter()
+            .flat_map(|c| c.hosts.iter().copied()),
+    );
     agents.extend(facts.findings.iter().map(|f| f.agent_id));
     agents.sort_unstable();
     agents.dedup();
     facts.hosts = hosts(db, Some(&agents)).await?;
     Ok(facts)
 }
+
+/// Office, alert keys, finding codes, tokens let go and gone containers of a host.
+type ScopeRow = (i64, Vec<String>, Vec<String>, Vec<i64>, Vec<i64>);
 
 /// The scope of an evaluation after `agent` reported; `None` for an unknown or revoked agent.
 pub(super) async fn scope(
@@ -94,27 +109,46 @@ pub(super) async fn scope(
 ) -> Result<Option<Scope>, sqlx::Error> {
     // One statement: this runs after every changed report. The alerts are looked up one by
     // one from the host's rows: right after many alerts fired the statistics still count few,
-    // and a join would scan them all.
-    let row: Option<(i64, Vec<String>, Vec<String>)> = sqlx::query_as(
-        "select g.office_id, \
+    // and a join would scan them all. Besides the alerts listing the host, those of a token
+    // or container gone from the hosts that had it and now turned up on this one. `members`:
+    // every container of the identities (name and certificate) of the host's containers.
+    let row: Option<ScopeRow> = sqlx::query_as(
+        "with members as (select c.id from containers mine \
+             join containers c on c.id = mine.id or (c.name = mine.name \
+                 and c.certificate_sha1 is not distinct from mine.certificate_sha1) \
+             where mine.agent_id = $1) \
+         select g.office_id, \
              array_remove(array(select (select a.key from alerts a \
                                         where a.id = h.alert_id and a.state = 'firing') \
-                                from alert_hosts h where h.agent_id = g.id), null), \
+                                from alert_hosts h where h.agent_id = g.id), null) \
+             || array(select a.key from token_sightings s \
+                      join alerts a on a.key = 'token.gone:' || s.token_id \
+                          and a.state = 'firing' \
+                      where s.agent_id = g.id and s.present) \
+             || array(select a.key from members m \
+                      join alerts a on a.key = 'container.gone:' || m.id \
+                          and a.state = 'firing'), \
              array(select distinct code from host_findings where agent_id = g.id \
-                   and severity in ('warning', 'critical') and code <> all($2::text[])) \
+                   and severity in ('warning', 'critical') and code <> all($2::text[])), \
+             array(select token_id from token_sightings where agent_id = g.id and not present), \
+             array(select m.id from members m \
+                   join container_sightings s on s.container_id = m.id and not s.present) \
          from agents g where g.id = $1 and g.revoked_at is null",
     )
     .bind(agent)
     .bind(rules::TIME_CODES.map(|code| code.as_str()).as_slice())
     .fetch_optional(&mut *db)
     .await?;
-    let Some((office_id, mut keys, mut codes)) = row else {
+    let Some((office_id, mut keys, mut codes, tokens, containers)) = row else {
         return Ok(None);
     };
     keys.sort_unstable();
+    keys.dedup();
     let mut scope = Scope {
         agent,
         office_id,
+        tokens,
+        containers,
         ..Scope::default()
     };
     for key in &keys {
@@ -134,6 +168,8 @@ pub(super) async fn scope(
             _ => {}
         }
     }
+    scope.tokens.sort_unstable();
+    scope.tokens.dedup();
     codes.sort_unstable();
     codes.dedup();
     let finding_keys: Vec<String> = codes
@@ -376,32 +412,40 @@ async fn licences(
 type TokenRow = (i64, String, String, Option<DateTime<Utc>>, Vec<Uuid>);
 
 /// Tokens seen on an active host once and listed by none now; scoped: of those, the ones the
-/// scope's host ever had or its alerts name.
+/// scope's host let go or its alerts name.
 async fn gone_tokens(
     db: &mut PgConnection,
     scope: Option<&Scope>,
 ) -> Result<Vec<GoneToken>, sqlx::Error> {
     macro_rules! tokens_sql {
-        ($filter:literal) => {
+        ($from:literal) => {
             concat!(
                 "select t.id, t.model, t.serial, max(s.last_seen_at), \
-                     array_agg(s.agent_id order by s.agent_id) \
-                 from tokens t \
-                 join token_sightings s on s.token_id = t.id \
-                 join agents a on a.id = s.agent_id and a.revoked_at is null",
-                $filter,
-                " group by t.id having bool_and(not s.present)"
+                     array_agg(s.agent_id order by s.agent_id) from ",
+                $from,
+                " join token_sightings s on s.token_id = t.id \
+                 join agents a on a.id = s.agent_id and a.revoked_at is null \
+                 group by t.id having bool_and(not s.present)"
             )
         };
     }
     let rows: Vec<TokenRow> = match scope {
-        None => sqlx::query_as(tokens_sql!("")).fetch_all(db).await?,
-        Some(scope) => {
+        None => {
+            // From the gone sightings (few, indexed): most tokens are plugged in somewhere.
             sqlx::query_as(tokens_sql!(
-                " where t.id in (select token_id from token_sightings where agent_id = $1 \
-                      union all select unnest($2::bigint[]))"
+                "(select distinct token_id as id from token_sightings where not present) \
+                 as only_ join tokens t on t.id = only_.id"
             ))
-            .bind(scope.agent)
+            .fetch_all(db)
+            .await?
+        }
+        // Most hosts have let no token go: nothing to ask.
+        Some(scope) if scope.tokens.is_empty() => Vec::new(),
+        Some(scope) => {
+            // Driven by the ids: `t.id = any($1)` under a generic plan scans every token.
+            sqlx::query_as(tokens_sql!(
+                "unnest($1::bigint[]) as only_(id) join tokens t on t.id = only_.id"
+            ))
             .bind(&scope.tokens)
             .fetch_all(db)
             .await?
@@ -421,6 +465,81 @@ async fn gone_tokens(
         .collect())
 }
 
+/// The representative id, name, path, key end, last sighting and hosts of a gone container.
+type GoneContainerRow = (
+    i64,
+    Option<String>,
+    String,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Vec<Uuid>,
+);
+
+/// Containers (not on tokens: `token.gone` speaks for those) that left an active host and
+/// that no active host lists under the same name and certificate, one row per identity (a
+/// container without a name is its own); scoped: those of the scope's gone containers (all
+/// of each identity's, see [`Scope`]).
+async fn gone_containers(
+    db: &mut PgConnection,
+    scope: Option<&Scope>,
+) -> Result<Vec<GoneContainer>, sqlx::Error> {
+    macro_rules! gone_sql {
+        ($from:literal) => {
+            concat!(
+                "select min(c.id), min(c.name), (array_agg(c.path order by c.id))[1], \
+                     min(least(c.private_key_not_after, cert.private_key_not_after, \
+                         cert.not_after)), \
+                     max(s.last_seen_at), array_agg(distinct s.agent_id) from ",
+                $from,
+                " join containers c on c.id = s.container_id \
+                 join agents a on a.id = s.agent_id and a.revoked_at is null \
+                 left join lateral (select ce.private_key_not_after, ce.not_after \
+                     from certificates ce where ce.sha1 = c.certificate_sha1 \
+                     order by ce.id limit 1) cert on true \
+                 where not s.present and c.media is distinct from 'token' \
+                     and not exists (select 1 from containers o \
+                         join container_sightings os on os.container_id = o.id and os.present \
+                         join agents oa on oa.id = os.agent_id and oa.revoked_at is null \
+                         where o.name = c.name \
+                             and o.certificate_sha1 is not distinct from c.certificate_sha1) \
+                 group by c.name, c.certificate_sha1, case when c.name is null then c.id end"
+            )
+        };
+    }
+    let rows: Vec<GoneContainerRow> = match scope {
+        None => {
+            sqlx::query_as(gone_sql!("container_sightings s"))
+                .fetch_all(db)
+                .await?
+        }
+        Some(scope) if scope.containers.is_empty() => Vec::new(),
+        Some(scope) => {
+            sqlx::query_as(gone_sql!(
+                "unnest($1::bigint[]) as only_(id) \
+                 join container_sightings s on s.container_id = only_.id"
+            ))
+            .bind(&scope.containers)
+            .fetch_all(db)
+            .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(container_id, name, path, usable_until, last_seen_at, hosts)| {
+                Some(GoneContainer {
+                    container_id,
+                    name,
+                    path,
+                    usable_until,
+                    last_seen_at: last_seen_at?,
+                    hosts,
+                })
+            },
+        )
+        .collect())
+}
+
 /// The agents' findings of severity warning or critical, except those the clock decides (the
 /// expiry rules recompute them); scoped: those of the scope's codes on the scope's finding
 /// hosts in its host's office.
@@ -429,10 +548,11 @@ async fn findings(
     scope: Option<&Scope>,
 ) -> Result<Vec<AgentFinding>, sqlx::Error> {
     macro_rules! findings_sql {
-        ($filter:literal) => {
+        ($from:literal, $filter:literal) => {
             concat!(
-                "select f.agent_id, f.code, f.severity, f.subject, f.message, f.remediation \
-                 from host_findings f join agents a on a.id = f.agent_id \
+                "select f.agent_id, f.code, f.severity, f.subject, f.message, f.remediation from ",
+                $from,
+                " join agents a on a.id = f.agent_id \
                  where a.revoked_at is null and f.severity in ('warning', 'critical') \
                      and f.code <> all($1::text[])",
                 $filter,
@@ -443,14 +563,16 @@ async fn findings(
     let time_codes = rules::TIME_CODES.map(|code| code.as_str());
     let rows: Vec<(Uuid, String, String, String, String, String)> = match scope {
         None => {
-            sqlx::query_as(findings_sql!(""))
+            sqlx::query_as(findings_sql!("host_findings f", ""))
                 .bind(time_codes.as_slice())
                 .fetch_all(db)
                 .await?
         }
         Some(scope) => {
+            // Driven by the hosts: a code can be on thousands of hosts of other offices.
             sqlx::query_as(findings_sql!(
-                " and a.office_id = $2 and f.code = any($3) and f.agent_id = any($4)"
+                "unnest($4::uuid[]) as only_(id) join host_findings f on f.agent_id = only_.id",
+                " and a.office_id = $2 and f.code = any($3)"
             ))
             .bind(time_codes.as_slice())
             .bind(scope.office_id)

@@ -16,6 +16,7 @@ pub struct OfficeOverrides {
     pub warning_days: Option<u32>,
     pub critical_days: Option<u32>,
     pub silent_after_intervals: Option<u32>,
+    pub gone_after_days: Option<u32>,
 }
 
 /// An office with its overrides and what applies there.
@@ -26,6 +27,7 @@ pub struct OfficeAlerting {
     pub warning_days: i64,
     pub critical_days: i64,
     pub silent_after_intervals: u32,
+    pub gone_after_days: i64,
 }
 
 /// A maintenance window to open.
@@ -51,7 +53,7 @@ pub struct Maintenance {
     pub comment: String,
 }
 
-type OverrideRow = (String, Option<i32>, Option<i32>, Option<i32>);
+type OverrideRow = (String, Option<i32>, Option<i32>, Option<i32>, Option<i32>);
 
 /// Every office with the alert settings that apply there, by name.
 pub async fn office_alerting(
@@ -59,7 +61,8 @@ pub async fn office_alerting(
     defaults: &Settings,
 ) -> Result<Vec<OfficeAlerting>, sqlx::Error> {
     let rows: Vec<OverrideRow> = sqlx::query_as(
-        "select o.name, s.warning_days, s.critical_days, s.silent_after_intervals \
+        "select o.name, s.warning_days, s.critical_days, s.silent_after_intervals, \
+             s.gone_after_days \
          from offices o left join office_alert_settings s on s.office_id = o.id \
          order by o.name",
     )
@@ -68,11 +71,12 @@ pub async fn office_alerting(
     let unsigned = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
     Ok(rows
         .into_iter()
-        .map(|(office, warning, critical, silent)| {
+        .map(|(office, warning, critical, silent, gone)| {
             let overrides = OfficeOverrides {
                 warning_days: unsigned(warning),
                 critical_days: unsigned(critical),
                 silent_after_intervals: unsigned(silent),
+                gone_after_days: unsigned(gone),
             };
             let applied = overrides.over(defaults.defaults);
             OfficeAlerting {
@@ -81,13 +85,14 @@ pub async fn office_alerting(
                 warning_days: applied.warning_days,
                 critical_days: applied.critical_days,
                 silent_after_intervals: applied.silent_after_intervals,
+                gone_after_days: applied.gone_after_days,
             }
         })
         .collect())
 }
 
 /// Replace `office`'s overrides (all `None` removes them). Refused when the result would make
-/// a critical threshold wider than the warning one, or disable silence detection.
+/// a critical threshold wider than the warning one, or disable silence or gone detection.
 pub async fn set_office_overrides(
     pool: &PgPool,
     office: &str,
@@ -101,9 +106,15 @@ pub async fn set_office_overrides(
             applied.critical_days, applied.warning_days
         )));
     }
-    if overrides.warning_days == Some(0) || overrides.silent_after_intervals == Some(0) {
+    if [
+        overrides.warning_days,
+        overrides.silent_after_intervals,
+        overrides.gone_after_days,
+    ]
+    .contains(&Some(0))
+    {
         return Err(ManageError::Invalid(
-            "warning_days and silent_after_intervals must be at least 1".into(),
+            "warning_days, silent_after_intervals and gone_after_days must be at least 1".into(),
         ));
     }
     let id = office_id(pool, office).await?;
@@ -117,15 +128,16 @@ pub async fn set_office_overrides(
     }
     sqlx::query(
         "insert into office_alert_settings \
-             (office_id, warning_days, critical_days, silent_after_intervals) \
-         values ($1, $2, $3, $4) \
+             (office_id, warning_days, critical_days, silent_after_intervals, gone_after_days) \
+         values ($1, $2, $3, $4, $5) \
          on conflict (office_id) do update set warning_days = $2, critical_days = $3, \
-             silent_after_intervals = $4",
+             silent_after_intervals = $4, gone_after_days = $5",
     )
     .bind(id)
     .bind(signed(overrides.warning_days))
     .bind(signed(overrides.critical_days))
     .bind(signed(overrides.silent_after_intervals))
+    .bind(signed(overrides.gone_after_days))
     .execute(pool)
     .await?;
     Ok(())
@@ -217,6 +229,9 @@ impl OfficeOverrides {
             silent_after_intervals: self
                 .silent_after_intervals
                 .unwrap_or(defaults.silent_after_intervals),
+            gone_after_days: self
+                .gone_after_days
+                .map_or(defaults.gone_after_days, i64::from),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use tokenwatch_inventory::findings::{Finding, Severity, Thresholds, rules};
 use uuid::Uuid;
@@ -64,6 +64,22 @@ pub struct GoneToken {
     pub hosts: Vec<Uuid>,
 }
 
+/// A key container no active host lists any more (under its name and certificate, on any
+/// host), whose key could still sign when last seen; the containers of one identity are one.
+#[derive(Clone, Debug)]
+pub struct GoneContainer {
+    /// The lowest id of the containers of this identity: the alert's key.
+    pub container_id: i64,
+    pub name: Option<String>,
+    /// Where the lowest id was.
+    pub path: String,
+    /// When the key stops signing: the earliest of its own period and its certificate's dates;
+    /// `None` when none is known.
+    pub usable_until: Option<DateTime<Utc>>,
+    pub last_seen_at: DateTime<Utc>,
+    pub hosts: Vec<Uuid>,
+}
+
 /// A finding an agent reported (clock-independent codes only), of severity warning or worse.
 #[derive(Clone, Debug)]
 pub struct AgentFinding {
@@ -84,6 +100,7 @@ pub struct Facts {
     pub containers: Vec<ContainerFact>,
     pub licences: Vec<LicenceFact>,
     pub gone_tokens: Vec<GoneToken>,
+    pub gone_containers: Vec<GoneContainer>,
     pub findings: Vec<AgentFinding>,
 }
 
@@ -110,7 +127,8 @@ pub fn evaluate(facts: &Facts, settings: &Settings, now: DateTime<Utc>) -> Vec<D
     containers(facts, settings, now, &mut out);
     licences(facts, settings, now, &mut out);
     silent_agents(facts, settings, now, &mut out);
-    gone_tokens(facts, &mut out);
+    gone_tokens(facts, settings, now, &mut out);
+    gone_containers(facts, settings, now, &mut out);
     agent_findings(facts, &mut out);
     out.sort_by(|a, b| a.key.cmp(&b.key));
     out
@@ -209,7 +227,7 @@ fn silent_agents(facts: &Facts, settings: &Settings, now: DateTime<Utc>, out: &m
             subject: format!("agent on {}", host.hostname),
             summary: format!(
                 "The agent has not reported since {}.",
-                host.last_seen_at.format("%Y-%m-%d %H:%M UTC")
+                rules::day(host.last_seen_at)
             ),
             remediation: SILENT_REMEDIATION.to_owned(),
             hosts: vec![(host.agent_id, host.hostname.clone())],
@@ -230,34 +248,88 @@ const TOKEN_GONE_REMEDIATION: &str = "Ask the token's user where it is: a token 
     with a colleague comes back at the next report once plugged in; a lost one must be blocked \
     with its certification authority and its certificates revoked.";
 
-fn gone_tokens(facts: &Facts, out: &mut Vec<Desired>) {
+/// The rule name of a key container no host lists any more.
+pub const CONTAINER_GONE: &str = "container.gone";
+const CONTAINER_GONE_REMEDIATION: &str = "Find the flash drive or computer the container was \
+    on: a container on removable media comes back at the next report once the drive is plugged \
+    in. One deleted from the disk or registry must be restored from a backup copy of its folder; \
+    if the media may be in someone else's hands, have the certificate revoked and a new key \
+    issued.";
+
+fn gone_tokens(facts: &Facts, settings: &Settings, now: DateTime<Utc>, out: &mut Vec<Desired>) {
     for token in &facts.gone_tokens {
-        let hosts = token
-            .hosts
-            .iter()
-            .copied()
-            .filter(|a| facts.hosts.contains_key(a))
-            .collect();
-        let finding = Finding {
-            code: tokenwatch_inventory::findings::Code::UsbTokenNotVisible,
+        if !gone_long_enough(facts, settings, now, token.last_seen_at, &token.hosts) {
+            continue;
+        }
+        let alert = Desired {
+            key: format!("token.gone:{}", token.token_id),
+            rule: TOKEN_GONE.to_owned(),
             severity: Severity::Warning,
+            office_id: None,
             subject: format!("token {} (serial {})", token.model, token.serial),
-            message: format!(
+            summary: format!(
                 "No host has seen the token since {}.",
-                token.last_seen_at.format("%Y-%m-%d %H:%M UTC")
+                rules::day(token.last_seen_at)
             ),
             remediation: TOKEN_GONE_REMEDIATION.to_owned(),
+            hosts: Vec::new(),
+            labels: json!({}),
         };
-        let mut alert = desired(
-            facts,
-            format!("token.gone:{}", token.token_id),
-            finding,
-            hosts,
-            json!({}),
-        );
-        alert.rule = TOKEN_GONE.to_owned();
-        out.push(alert);
+        out.push(placed(facts, alert, token.hosts.iter().copied()));
     }
+}
+
+/// A container gone with a key that can no longer sign is a clean-up, not a loss.
+fn gone_containers(facts: &Facts, settings: &Settings, now: DateTime<Utc>, out: &mut Vec<Desired>) {
+    for container in &facts.gone_containers {
+        if container.usable_until.is_some_and(|end| end <= now)
+            || !gone_long_enough(
+                facts,
+                settings,
+                now,
+                container.last_seen_at,
+                &container.hosts,
+            )
+        {
+            continue;
+        }
+        let usable = container.usable_until.map_or_else(
+            || "its key's validity is unknown".to_owned(),
+            |end| format!("its key can sign until {}", rules::day(end)),
+        );
+        let alert = Desired {
+            key: format!("container.gone:{}", container.container_id),
+            rule: CONTAINER_GONE.to_owned(),
+            severity: Severity::Warning,
+            office_id: None,
+            subject: rules::container_subject(container.name.as_deref(), &container.path),
+            summary: format!(
+                "No host has listed the container since {}; {usable}.",
+                rules::day(container.last_seen_at)
+            ),
+            remediation: CONTAINER_GONE_REMEDIATION.to_owned(),
+            hosts: Vec::new(),
+            labels: json!({}),
+        };
+        out.push(placed(facts, alert, container.hosts.iter().copied()));
+    }
+}
+
+/// Whether something last seen at `last_seen` on `hosts` has been missing longer than the
+/// `gone_after_days` of any of their offices (the shortest speaks).
+fn gone_long_enough(
+    facts: &Facts,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    hosts: &[Uuid],
+) -> bool {
+    hosts
+        .iter()
+        .filter_map(|agent| facts.hosts.get(agent))
+        .any(|host| {
+            now - last_seen > Duration::days(settings.office(host.office_id).gone_after_days)
+        })
 }
 
 /// The agents' own findings, one alert per code and office listing every host with it.
@@ -347,6 +419,23 @@ fn desired(
     agents: Vec<Uuid>,
     labels: serde_json::Value,
 ) -> Desired {
+    let alert = Desired {
+        key,
+        rule: finding.code.as_str().to_owned(),
+        severity: finding.severity,
+        office_id: None,
+        subject: finding.subject,
+        summary: finding.message,
+        remediation: finding.remediation,
+        hosts: Vec::new(),
+        labels,
+    };
+    placed(facts, alert, agents)
+}
+
+/// `alert` listing those of `agents` that are active hosts, by name, in their office when they
+/// share one.
+fn placed(facts: &Facts, mut alert: Desired, agents: impl IntoIterator<Item = Uuid>) -> Desired {
     let mut hosts: Vec<(Uuid, String)> = agents
         .into_iter()
         .filter_map(|a| facts.hosts.get(&a).map(|h| (a, h.hostname.clone())))
@@ -359,17 +448,9 @@ fn desired(
         .collect();
     offices.sort_unstable();
     offices.dedup();
-    Desired {
-        key,
-        rule: finding.code.as_str().to_owned(),
-        severity: finding.severity,
-        office_id: (offices.len() == 1).then(|| offices[0]),
-        subject: finding.subject,
-        summary: finding.message,
-        remediation: finding.remediation,
-        hosts,
-        labels,
-    }
+    alert.office_id = (offices.len() == 1).then(|| offices[0]);
+    alert.hosts = hosts;
+    alert
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub enum OfficeCommand {
         critical_days: Option<u32>,
         #[arg(long)]
         silent_after_intervals: Option<u32>,
+        /// Days a token or key container may be missing from every host before it alerts.
+        #[arg(long)]
+        gone_after_days: Option<u32>,
     },
 }
 
@@ -69,14 +72,14 @@ pub(super) async fn office_command(
         OfficeCommand::List => {
             writeln!(
                 out,
-                "{:<30}  {:>8}  {:>8}  {:>15}",
-                "OFFICE", "WARNING", "CRITICAL", "SILENT AFTER"
+                "{:<30}  {:>8}  {:>8}  {:>15}  {:>10}",
+                "OFFICE", "WARNING", "CRITICAL", "SILENT AFTER", "GONE AFTER"
             )?;
             for o in alerts::office_alerting(pool, defaults).await? {
                 let own = |set: bool| if set { "*" } else { " " };
                 writeln!(
                     out,
-                    "{:<30}  {:>7}{}  {:>7}{}  {:>14}{}",
+                    "{:<30}  {:>7}{}  {:>7}{}  {:>14}{}  {:>9}{}",
                     o.office,
                     format!("{}d", o.warning_days),
                     own(o.overrides.warning_days.is_some()),
@@ -84,6 +87,8 @@ pub(super) async fn office_command(
                     own(o.overrides.critical_days.is_some()),
                     format!("{} reports", o.silent_after_intervals),
                     own(o.overrides.silent_after_intervals.is_some()),
+                    format!("{}d", o.gone_after_days),
+                    own(o.overrides.gone_after_days.is_some()),
                 )?;
             }
         }
@@ -92,11 +97,13 @@ pub(super) async fn office_command(
             warning_days,
             critical_days,
             silent_after_intervals,
+            gone_after_days,
         } => {
             let overrides = OfficeOverrides {
                 warning_days,
                 critical_days,
                 silent_after_intervals,
+                gone_after_days,
             };
             alerts::set_office_overrides(pool, &office, overrides, defaults).await?;
             writeln!(out, "Alert thresholds of {office} updated.")?;

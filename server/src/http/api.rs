@@ -123,7 +123,8 @@ async fn offices(State(state): State<HttpState>, headers: HeaderMap) -> Result<R
     Ok(Json(offices).into_response())
 }
 
-/// Replace an office's overrides: `{"warning_days"?, "critical_days"?, "silent_after_intervals"?}`.
+/// Replace an office's overrides: `{"warning_days"?, "critical_days"?, "silent_after_intervals"?,
+/// "gone_after_days"?}`.
 async fn set_office(
     State(state): State<HttpState>,
     headers: HeaderMap,

@@ -369,13 +369,18 @@ async fn a_token_that_left_every_host_fires_until_it_is_back(pool: PgPool) {
     alerts::evaluate(&pool, base(), &settings).await.unwrap();
     assert_eq!(alerts_like(&pool, "token.gone:").await, []);
 
-    // Unplugged from the only host that had it.
-    let later = base() + Duration::hours(1);
+    // Unplugged from the only host that had it: taken home for the night is not gone.
+    let unplugged = base() + Duration::hours(1);
     let mut without_one = workstation("sklad-01");
     without_one.tokens.clear();
-    apply_report(&pool, one, &request(2, &without_one), later)
+    apply_report(&pool, one, &request(2, &without_one), unplugged)
         .await
         .unwrap();
+    // Last seen by the report before: 7 days from then is not more than 7.
+    let later = base() + Duration::days(7);
+    alerts::evaluate(&pool, later, &settings).await.unwrap();
+    assert_eq!(alerts_like(&pool, "token.gone:").await, []);
+    let later = later + Duration::minutes(1);
     alerts::evaluate(&pool, later, &settings).await.unwrap();
     let key: String = sqlx::query_scalar("select 'token.gone:' || id from tokens")
         .fetch_one(&pool)

@@ -12,6 +12,9 @@ use uuid::Uuid;
 use crate::alerts::{alerts_like, cert_key, end, expiring, outbox, patient, renewed, three_hosts};
 use crate::support::*;
 
+/// The key container that leaves every host.
+const GONE: &str = "le-0003";
+
 /// Apply `inventory` as `agent`'s report number `sequence` at `at`, evaluate around it, and
 /// check that a full evaluation agrees. Returns what the incremental evaluation did.
 async fn report_and_check(
@@ -85,35 +88,49 @@ async fn after_each_report_the_host_s_problems_are_decided_as_a_full_evaluation_
     let done = report_and_check(&pool, agents[0], 4, &renewed("buh-01"), at).await;
     assert_eq!(done.resolved, 1);
 
-    // The token leaves every host, one report at a time: gone once the last lets go, back
-    // when one lists it again.
-    let mut without_token = renewed("buh-01");
-    without_token.tokens.clear();
-    report_and_check(&pool, agents[0], 5, &without_token, at).await;
-    let mut bare = expiring("buh-02");
-    bare.tokens.clear();
-    report_and_check(&pool, agents[1], 2, &bare, at).await;
-    let mut bare = expiring("buh-03");
-    bare.tokens.clear();
-    report_and_check(&pool, agents[2], 2, &bare, at).await;
-    let mut bare = expiring("buh-04");
-    bare.tokens.clear();
-    let done = report_and_check(&pool, fourth, 2, &bare, at).await;
-    assert_eq!(done.fired, 1, "token.gone");
-    let done = report_and_check(&pool, agents[0], 6, &renewed("buh-01"), at).await;
+    // The token and one key container leave every host, one report at a time: gone once the
+    // last lets go and `gone_after_days` (7) have passed, back when one lists them again.
+    let without = |inventory: v1::Inventory| {
+        let mut inventory = inventory;
+        inventory.tokens.clear();
+        inventory
+            .containers
+            .retain(|c| c.name.as_deref() != Some(GONE));
+        inventory
+    };
+    report_and_check(&pool, agents[0], 5, &without(renewed("buh-01")), at).await;
+    report_and_check(&pool, agents[1], 2, &without(expiring("buh-02")), at).await;
+    report_and_check(&pool, agents[2], 2, &without(expiring("buh-03")), at).await;
+    let done = report_and_check(&pool, fourth, 2, &without(expiring("buh-04")), at).await;
+    assert_eq!(done, Outcome::default(), "not gone long enough yet");
+    let later = at + Duration::days(8);
+    let done = report_and_check(&pool, fourth, 3, &without(expiring("buh-04")), later).await;
+    assert_eq!(done.fired, 2, "token.gone and container.gone");
+    assert_eq!(
+        alerts_like(&pool, "container.gone:").await[0].4,
+        "buh-01,buh-02,buh-03,buh-04"
+    );
+    let mut token_back = without(renewed("buh-01"));
+    token_back.tokens = renewed("buh-01").tokens;
+    let done = report_and_check(&pool, agents[0], 6, &token_back, later).await;
     assert_eq!(done.resolved, 1, "the token is back");
+    // The container turns up on another host of the office (a flash drive moved along).
+    let elsewhere = agent(&pool, office, "buh-05").await;
+    let done = report_and_check(&pool, elsewhere, 1, &renewed("buh-05"), later).await;
+    assert_eq!(done.resolved, 1, "the container is back");
+    assert_eq!(alerts_like(&pool, "container.gone:").await[0].3, "resolved");
 
     // The rest renew: resolved by the last one's report, and announced once.
-    report_and_check(&pool, agents[1], 3, &renewed("buh-02"), at).await;
-    report_and_check(&pool, agents[2], 3, &renewed("buh-03"), at).await;
-    let done = report_and_check(&pool, fourth, 3, &renewed("buh-04"), at).await;
+    report_and_check(&pool, agents[1], 3, &renewed("buh-02"), later).await;
+    report_and_check(&pool, agents[2], 3, &renewed("buh-03"), later).await;
+    let done = report_and_check(&pool, fourth, 4, &renewed("buh-04"), later).await;
     assert_eq!(done.resolved, 1);
     assert_eq!(alerts_like(&pool, &key).await[0].3, "resolved");
     let kinds: Vec<String> = outbox(&pool, &key).await.into_iter().map(|n| n.1).collect();
     assert_eq!(kinds, ["fired", "resolved"]);
 
     // An unknown agent changes nothing.
-    let nobody = alerts::evaluate_host(&pool, Uuid::new_v4(), at, &patient())
+    let nobody = alerts::evaluate_host(&pool, Uuid::new_v4(), later, &patient())
         .await
         .unwrap();
     assert_eq!(nobody, Outcome::default());

@@ -7,6 +7,7 @@
 mod alerts;
 mod batch;
 mod findings;
+mod gone;
 mod history;
 mod incremental;
 mod notify_alertmanager;

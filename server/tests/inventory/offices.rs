@@ -54,6 +54,18 @@ async fn office_thresholds_are_set_checked_and_reset(pool: PgPool) {
     )
     .await;
     assert_eq!(status, 422);
+    let (status, _) = call(
+        &api,
+        "PUT",
+        &path,
+        token,
+        Some(json!({"gone_after_days": 0})),
+    )
+    .await;
+    assert_eq!(
+        status, 422,
+        "gone detection cannot be switched off by a zero"
+    );
 
     let (status, _) = call(&api, "PUT", &path, token, Some(json!({"warning_days": 60}))).await;
     assert_eq!(status, 204);
@@ -63,10 +75,16 @@ async fn office_thresholds_are_set_checked_and_reset(pool: PgPool) {
         offices,
         json!([{
             "office": "Бухгалтерия",
-            "overrides": {"warning_days": 60, "critical_days": null, "silent_after_intervals": null},
+            "overrides": {
+                "warning_days": 60,
+                "critical_days": null,
+                "silent_after_intervals": null,
+                "gone_after_days": null
+            },
             "warning_days": 60,
             "critical_days": 14,
-            "silent_after_intervals": 3
+            "silent_after_intervals": 3,
+            "gone_after_days": 7
         }])
     );
     // The evaluator uses them: 50 days before the end is inside this office's 60.

@@ -282,7 +282,15 @@ async fn office_thresholds_and_maintenance_windows_from_the_command_line(pool: P
     ));
     stdout(&server_command(
         &url,
-        &["office", "set", "Samara", "--warning-days", "45"],
+        &[
+            "office",
+            "set",
+            "Samara",
+            "--warning-days",
+            "45",
+            "--gone-after-days",
+            "30",
+        ],
     ));
     let listed = stdout(&server_command(&url, &["office", "list"]));
     let samara = listed
@@ -290,7 +298,7 @@ async fn office_thresholds_and_maintenance_windows_from_the_command_line(pool: P
         .find(|l| l.starts_with("Samara"))
         .expect(&listed);
     assert!(
-        samara.contains("45d*") && samara.contains("14d "),
+        samara.contains("45d*") && samara.contains("14d ") && samara.ends_with("30d*"),
         "{samara}"
     );
     let refused = failing(&server_command(

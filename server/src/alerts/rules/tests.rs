@@ -104,6 +104,7 @@ fn an_office_override_applies_to_its_hosts_and_the_worst_wins() {
             warning_days: 60,
             critical_days: 45,
             silent_after_intervals: 3,
+            gone_after_days: 7,
         },
     );
     let mut facts = facts(&[host(1, 1), host(2, 2)]);
@@ -209,4 +210,74 @@ fn a_certificate_in_several_offices_belongs_to_none() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].office_id, None);
     assert_eq!(alerts[0].hosts.len(), 2);
+}
+
+fn gone_container(last_seen_days_ago: i64, usable_days: Option<i64>) -> GoneContainer {
+    GoneContainer {
+        container_id: 7,
+        name: Some("le-0007".into()),
+        path: "/media/buh/FLASH/le-0007.000".into(),
+        usable_until: usable_days.map(|d| now() + Duration::days(d)),
+        last_seen_at: now() - Duration::days(last_seen_days_ago),
+        hosts: vec![Uuid::from_u128(1), Uuid::from_u128(2)],
+    }
+}
+
+#[test]
+fn a_gone_container_alerts_after_the_shortest_grace_of_its_offices_while_its_key_can_sign() {
+    let mut settings = settings();
+    settings.offices.insert(
+        2,
+        OfficeSettings {
+            gone_after_days: 3,
+            ..settings.defaults
+        },
+    );
+    let mut facts = facts(&[host(1, 1), host(2, 2)]);
+    facts.gone_containers.push(gone_container(2, Some(100)));
+    assert_eq!(evaluate(&facts, &settings, now()), []);
+
+    facts.gone_containers[0] = gone_container(4, Some(100));
+    let alerts = evaluate(&facts, &settings, now());
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].key, "container.gone:7");
+    assert_eq!(alerts[0].rule, CONTAINER_GONE);
+    assert_eq!(alerts[0].severity, Severity::Warning);
+    assert_eq!(alerts[0].office_id, None, "its hosts are in two offices");
+    assert_eq!(alerts[0].hosts.len(), 2);
+    assert!(
+        alerts[0]
+            .summary
+            .contains("its key can sign until 2027-03-05")
+    );
+
+    // A key of unknown end may still sign; one that has ended cannot.
+    facts.gone_containers[0] = gone_container(4, None);
+    let alerts = evaluate(&facts, &settings, now());
+    assert!(
+        alerts[0]
+            .summary
+            .ends_with("its key's validity is unknown.")
+    );
+    facts.gone_containers[0] = gone_container(4, Some(0));
+    assert_eq!(evaluate(&facts, &settings, now()), []);
+}
+
+#[test]
+fn a_gone_token_waits_for_gone_after_days() {
+    let mut facts = facts(&[host(1, 1)]);
+    let token = |days_ago| GoneToken {
+        token_id: 3,
+        model: "Rutoken ECP".into(),
+        serial: "3a6b0f21".into(),
+        last_seen_at: now() - Duration::days(days_ago),
+        hosts: vec![Uuid::from_u128(1)],
+    };
+    facts.gone_tokens.push(token(7));
+    assert_eq!(evaluate(&facts, &settings(), now()), []);
+    facts.gone_tokens[0] = token(8);
+    let alerts = evaluate(&facts, &settings(), now());
+    assert_eq!(alerts[0].key, "token.gone:3");
+    assert_eq!(alerts[0].office_id, Some(1));
+    assert_eq!(alerts[0].subject, "token Rutoken ECP (serial 3a6b0f21)");
 }

@@ -153,8 +153,9 @@ async fn token_ids(
     Ok(ids)
 }
 
-/// The batch's containers by (agent, path), with the name the report gives and when first seen.
-type ContainerKeys<'a> = BTreeMap<(Uuid, &'a str), (Option<&'a str>, DateTime<Utc>)>;
+/// The batch's containers by (agent, path), with what the report says of each and when first
+/// seen.
+type ContainerKeys<'a> = BTreeMap<(Uuid, &'a str), (&'a v1::Container, DateTime<Utc>)>;
 
 pub(super) async fn containers(
     conn: &mut PgConnection,
@@ -166,7 +167,7 @@ pub(super) async fn containers(
         for container in &c.inventory.containers {
             by_path
                 .entry((c.agent, container.path.as_str()))
-                .or_insert((container.name.as_deref(), c.received));
+                .or_insert((container, c.received));
         }
     }
     let ids = container_ids(conn, &by_path).await?;
@@ -248,17 +249,38 @@ async fn container_ids(
     }
     let agents: Vec<Uuid> = by_path.keys().map(|(a, _)| *a).collect();
     let paths: Vec<&str> = by_path.keys().map(|(_, p)| *p).collect();
-    let names: Vec<Option<&str>> = by_path.values().map(|(n, _)| *n).collect();
     let first_seen: Vec<DateTime<Utc>> = by_path.values().map(|(_, at)| *at).collect();
-    // A renamed container comes back twice (as updated and as it was): same id.
+    let names: Vec<Option<&str>> = by_path.values().map(|(c, _)| c.name.as_deref()).collect();
+    let sha1: Vec<Option<String>> = by_path
+        .values()
+        .map(|(c, _)| c.certificate_sha1.as_ref().map(|s| s.to_ascii_lowercase()))
+        .collect();
+    let key_end: Vec<Option<DateTime<Utc>>> = by_path
+        .values()
+        .map(|(c, _)| convert::time(c.private_key_not_after.as_ref()))
+        .collect();
+    let media: Vec<Option<String>> = by_path
+        .values()
+        .map(|(c, _)| convert::media(c.media))
+        .collect();
+    // What a container last held is kept with its identity for when it is gone; rows change
+    // only when it does. A changed container comes back twice (as updated and as it was):
+    // same id.
     let rows: Vec<(i64, Uuid, String)> = sqlx::query_as(
         "with u as (select * from unnest($1::uuid[], $2::text[], $3::text[], \
-             $4::timestamptz[]) as u(a, p, n, at)), \
+             $4::timestamptz[], $5::text[], $6::timestamptz[], $7::text[]) \
+             as u(a, p, n, at, sha1, key_end, media)), \
          ins as ( \
-             insert into containers as c (agent_id, path, name, first_seen_at) \
-             select a, p, n, at from u \
-             on conflict (agent_id, path) do update set name = excluded.name \
-             where c.name is distinct from excluded.name \
+             insert into containers as c (agent_id, path, name, first_seen_at, \
+                 certificate_sha1, private_key_not_after, media) \
+             select a, p, n, at, sha1, key_end, media from u \
+             on conflict (agent_id, path) do update set name = excluded.name, \
+                 certificate_sha1 = excluded.certificate_sha1, \
+                 private_key_not_after = excluded.private_key_not_after, \
+                 media = excluded.media \
+             where (c.name, c.certificate_sha1, c.private_key_not_after, c.media) \
+                 is distinct from (excluded.name, excluded.certificate_sha1, \
+                     excluded.private_key_not_after, excluded.media) \
              returning id, agent_id, path \
          ) \
          select id, agent_id, path from ins \
@@ -269,6 +291,9 @@ async fn container_ids(
     .bind(&paths)
     .bind(&names)
     .bind(&first_seen)
+    .bind(&sha1)
+    .bind(&key_end)
+    .bind(&media)
     .fetch_all(&mut *conn)
     .await?;
     let ids: HashMap<(Uuid, String), i64> = rows
