@@ -17,18 +17,22 @@
 //!   annotation. Annotations do not identify an alert, so it stays one alert; muting it in
 //!   Alertmanager is what its silences are for (e.g. on `tokenwatch_key`).
 //!
-//! The label set each alert was last posted under is remembered in memory ([`payload::Held`]),
-//! which is how a changed set (escalation, a new rule, hosts that come or go, which only the
-//! next re-post carries) gets its old one ended. After a restart that memory is empty: a set
-//! that changed meanwhile is not ended explicitly and lingers until its own `endsAt`, at most
-//! three resend intervals. Alerts that stop firing without a resolution reaching this channel
-//! (a silence in tokenwatch mutes resolutions too) are ended by the next re-post.
+//! The label set each alert was last posted under is remembered ([`payload::Held`]), which is
+//! how a changed set (escalation, a new rule, hosts that come or go, which only the next
+//! re-post carries) gets its old one ended. It is kept in memory and stored
+//! (`alertmanager_posts`, [`posts`]): the deliverer reads it before the first post of a process
+//! that has just taken delivery over ([`Alertmanager::recall`]) and stores what changed after
+//! each post ([`Alertmanager::remember`]), so a set that changed while the server was down is
+//! ended too. Alerts that stop firing without a resolution reaching this channel (a silence in
+//! tokenwatch mutes resolutions too) are ended by the next re-post.
 
 pub mod payload;
+mod posts;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use tokio::sync::Mutex;
 
 use self::payload::{Held, Scope};
@@ -53,7 +57,16 @@ pub struct Alertmanager {
     token: Option<Token>,
     client: reqwest::Client,
     /// Locked for a whole post, so that what is remembered is what Alertmanager took.
-    held: Mutex<Held>,
+    memory: Mutex<Memory>,
+}
+
+/// What Alertmanager holds from this channel.
+#[derive(Debug, Default)]
+struct Memory {
+    /// As far as this process knows.
+    held: Held,
+    /// As stored; `None` until read (another process may have posted since this one last did).
+    stored: Option<Held>,
 }
 
 /// The bearer token; not printed by `Debug`.
@@ -78,8 +91,36 @@ impl Alertmanager {
             resend_interval: config.resend_interval.get(),
             token,
             client: http_client::client(name, timeout, config.ca_file.as_deref())?,
-            held: Mutex::new(Held::default()),
+            memory: Mutex::new(Memory::default()),
         })
+    }
+
+    /// Read what this channel posted from the database, unless this process knows it already.
+    pub async fn recall(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let mut memory = self.memory.lock().await;
+        if memory.stored.is_none() {
+            let stored = posts::load(db, &self.name).await?;
+            memory.held = stored.clone();
+            memory.stored = Some(stored);
+        }
+        Ok(())
+    }
+
+    /// Store what the posts since the last [`Alertmanager::recall`] or `remember` changed.
+    pub async fn remember(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let mut memory = self.memory.lock().await;
+        let Memory { held, stored } = &mut *memory;
+        if let Some(stored) = stored {
+            if posts::save(db, &self.name, stored, held).await? {
+                *stored = held.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Forget what was read: another process may post before this one does again.
+    pub async fn forget(&self) {
+        self.memory.lock().await.stored = None;
     }
 
     /// How often firing alerts are posted again.
@@ -109,8 +150,8 @@ impl Alertmanager {
         scope: Scope,
         now: DateTime<Utc>,
     ) -> Result<(), DeliveryError> {
-        let mut held = self.held.lock().await;
-        let sync = held.sync(alerts, scope, now, self.hold());
+        let mut memory = self.memory.lock().await;
+        let sync = memory.held.sync(alerts, scope, now, self.hold());
         if !sync.alerts.is_empty() {
             let body = serde_json::to_vec(&sync.alerts)
                 .map_err(|error| DeliveryError::Build(error.to_string()))?;
@@ -124,7 +165,7 @@ impl Alertmanager {
             }
             http_client::send(&format!("alertmanager {}", self.name), request).await?;
         }
-        *held = sync.held;
+        memory.held = sync.held;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use tokenwatch_inventory::findings::Severity;
 
 use super::alertmanager::Alertmanager;
@@ -117,6 +118,31 @@ impl Channel {
             }
             Kind::Alertmanager(manager) => manager.send(batch, now).await,
             Kind::Email(mail) => mail.send(batch, now).await,
+        }
+    }
+
+    /// Before sending: read what the channel holds from the database where that matters
+    /// (Alertmanager's label sets), unless known.
+    pub async fn recall(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        match &self.kind {
+            Kind::Alertmanager(manager) => manager.recall(db).await,
+            Kind::Webhook(_) | Kind::Email(_) => Ok(()),
+        }
+    }
+
+    /// After a successful send: store what the channel now holds (see
+    /// [`Channel::recall`]).
+    pub async fn remember(&self, db: &mut PgConnection) -> Result<(), sqlx::Error> {
+        match &self.kind {
+            Kind::Alertmanager(manager) => manager.remember(db).await,
+            Kind::Webhook(_) | Kind::Email(_) => Ok(()),
+        }
+    }
+
+    /// Another process may have delivered: read again before the next send.
+    pub async fn forget(&self) {
+        if let Kind::Alertmanager(manager) = &self.kind {
+            manager.forget().await;
         }
     }
 

@@ -61,8 +61,12 @@ impl Deliverer {
             return Ok(None);
         };
         if held.newly {
-            // Whoever delivered before may have re-posted long ago.
+            // Whoever delivered before may have re-posted long ago, and changed what channels
+            // hold.
             self.resent_at.clear();
+            for channel in self.channels.iter() {
+                channel.forget().await;
+            }
         }
         let round = self.round(&mut held.db, now).await;
         self.lease.settle(held.db, round).await.map(Some)
@@ -99,8 +103,10 @@ impl Deliverer {
                 return Ok(());
             }
             let batch = outbox::notifications(db, &ids).await?;
+            channel.recall(db).await?;
             match channel.send(&batch, now).await {
                 Ok(()) => {
+                    channel.remember(db).await?;
                     outbox::delivered(db, channel.name(), &ids, now).await?;
                     round.sent += ids.len();
                     self.metrics
@@ -153,8 +159,10 @@ impl Deliverer {
             return Ok(());
         }
         let firing = outbox::told_firing(db, channel.name()).await?;
+        channel.recall(db).await?;
         match channel.resend(&firing, now).await {
             Ok(()) => {
+                channel.remember(db).await?;
                 self.resent_at.insert(channel.name().to_owned(), now);
                 if !firing.is_empty() {
                     outbox::succeeded(db, channel.name(), now).await?;

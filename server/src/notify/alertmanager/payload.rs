@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::notify::Alert;
 
@@ -18,16 +18,17 @@ use crate::notify::Alert;
 pub const HOST_LABEL_MAX: usize = 10;
 
 /// A label set, ordered by name as Alertmanager shows it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Labels(BTreeMap<&'static str, String>);
+pub struct Labels(BTreeMap<String, String>);
 
-/// One alert as `POST /api/v2/alerts` takes it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One alert as `POST /api/v2/alerts` takes it (and as it is stored once posted, see
+/// [`Held`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Postable {
     pub labels: Labels,
-    pub annotations: BTreeMap<&'static str, String>,
+    pub annotations: BTreeMap<String, String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
 }
@@ -68,7 +69,7 @@ impl Labels {
         let mut put = |name: &'static str, value: &str| {
             // An empty value is no label at all for Alertmanager's matchers.
             if !value.is_empty() {
-                labels.insert(name, value.to_owned());
+                labels.insert(name.to_owned(), value.to_owned());
             }
         };
         put("alertname", &alert.rule);
@@ -114,19 +115,20 @@ fn host_names(alert: &Alert) -> Vec<&str> {
 /// What people need to act: summary, remediation, subject, every host, the offices of an alert
 /// spanning several, who acknowledged it, and the certificate's end and SHA-256. Annotations do
 /// not identify an alert: changing them (an acknowledgement) updates the same alert.
-fn annotations(alert: &Alert) -> BTreeMap<&'static str, String> {
+fn annotations(alert: &Alert) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    out.insert("summary", alert.summary.clone());
-    out.insert("remediation", alert.remediation.clone());
-    out.insert("subject", alert.subject.clone());
+    let mut put = |name: &str, value: String| out.insert(name.to_owned(), value);
+    put("summary", alert.summary.clone());
+    put("remediation", alert.remediation.clone());
+    put("subject", alert.subject.clone());
     let hosts = host_names(alert);
     if !hosts.is_empty() {
-        out.insert("hosts", hosts.join(", "));
+        put("hosts", hosts.join(", "));
     }
     if alert.office.is_none() {
         let offices: BTreeSet<&str> = alert.hosts.iter().map(|h| h.office.as_str()).collect();
         if !offices.is_empty() {
-            out.insert(
+            put(
                 "offices",
                 offices.into_iter().collect::<Vec<_>>().join(", "),
             );
@@ -139,12 +141,12 @@ fn annotations(alert: &Alert) -> BTreeMap<&'static str, String> {
             text.push_str(": ");
             text.push_str(&ack.comment);
         }
-        out.insert("acknowledged", text);
+        put("acknowledged", text);
     }
     if let Some(certificate) = &alert.certificate {
-        out.insert("sha256", certificate.sha256.clone());
+        put("sha256", certificate.sha256.clone());
         if let Some(end) = certificate.not_after {
-            out.insert("not_after", end.to_rfc3339_opts(SecondsFormat::Secs, true));
+            put("not_after", end.to_rfc3339_opts(SecondsFormat::Secs, true));
         }
     }
     out
@@ -169,6 +171,12 @@ impl Postable {
             starts_at: alert.started_at,
             ends_at,
         }
+    }
+
+    fn same_but_end(&self, other: &Self) -> bool {
+        self.labels == other.labels
+            && self.annotations == other.annotations
+            && self.starts_at == other.starts_at
     }
 
     fn ended(&self, now: DateTime<Utc>) -> Self {
@@ -239,6 +247,32 @@ impl Held {
     /// The label set alert `id` is held under.
     pub fn labels(&self, id: i64) -> Option<&Labels> {
         self.0.get(&id).map(|post| &post.labels)
+    }
+
+    /// What Alertmanager holds, from what was stored of each alert's last post.
+    pub fn from_posts(posts: impl IntoIterator<Item = (i64, Postable)>) -> Self {
+        Self(posts.into_iter().collect())
+    }
+
+    /// How `self` differs from `before`: the posts that are new or changed other than in
+    /// their end (which every re-post moves, and which ending a post replaces anyway), by
+    /// alert id, and the ids no longer held.
+    pub fn changes_since<'a>(&'a self, before: &Held) -> (Vec<(i64, &'a Postable)>, Vec<i64>) {
+        let mut changed: Vec<(i64, &Postable)> = self
+            .0
+            .iter()
+            .filter(|(id, post)| before.0.get(id).is_none_or(|b| !b.same_but_end(post)))
+            .map(|(id, post)| (*id, post))
+            .collect();
+        changed.sort_unstable_by_key(|(id, _)| *id);
+        let mut dropped: Vec<i64> = before
+            .0
+            .keys()
+            .filter(|id| !self.0.contains_key(id))
+            .copied()
+            .collect();
+        dropped.sort_unstable();
+        (changed, dropped)
     }
 }
 

@@ -189,6 +189,59 @@ async fn fired_escalated_moved_repeated_and_resolved(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn an_escalation_while_the_server_was_down_ends_the_set_posted_before(pool: PgPool) {
+    let sink = Sink::start().await;
+    let manager = Alertmanager::start(&sink).await;
+    // Re-posts an hour apart: the warning would linger for three hours if not ended.
+    let config = notify_config(&manager.url, 3600);
+    let start = wall();
+    three_hosts(
+        &pool,
+        start + Duration::days(10),
+        None,
+        start - Duration::days(17),
+    )
+    .await;
+    let settings = patient();
+    alerts::evaluate(&pool, start - Duration::days(16), &settings)
+        .await
+        .unwrap();
+    let (mut deliverer, _) = start_deliverer(&pool, &config);
+    assert_eq!(step(&mut deliverer, wall()).await.sent, 1);
+    assert_eq!(sink.wait_for(1).await[0].labels, labels("warning", HOSTS));
+
+    // The server stops; meanwhile the alert turns critical. The next process to deliver
+    // knows what the last one posted, and ends the warning as it posts the critical alert.
+    drop(deliverer);
+    alerts::evaluate(&pool, start - Duration::days(2), &settings)
+        .await
+        .unwrap();
+    let (mut deliverer, _) = start_deliverer(&pool, &config);
+    assert_eq!(step(&mut deliverer, wall()).await.sent, 1);
+    let held = manager.alerts().await;
+    assert_eq!(held.len(), 1, "{held:#?}");
+    assert_eq!(
+        held[0]["labels"],
+        serde_json::json!(labels("critical", HOSTS))
+    );
+    assert_eq!(
+        next(&sink, 1, 2).await,
+        [
+            seen("firing", &key(0), "critical", HOSTS),
+            seen("resolved", &key(0), "warning", HOSTS),
+        ]
+    );
+    let stored: Vec<String> = sqlx::query_scalar(
+        "select post -> 'labels' ->> 'severity' from alertmanager_posts where channel = $1",
+    )
+    .bind(CHANNEL)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, ["critical"]);
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
 async fn silence_mutes_what_tokenwatch_keeps_posting(pool: PgPool) {
     let sink = Sink::start().await;
     let manager = Alertmanager::start(&sink).await;

@@ -88,7 +88,7 @@ fn an_alert_without_office_or_certificate_has_neither_label() {
     alert.certificate = None;
     alert.hosts = vec![host("sklad-01", "Склад"), host("buh-01", "Бухгалтерия")];
     let post = Postable::of(&alert, at(10), hold());
-    let names: Vec<&str> = post.labels.0.keys().copied().collect();
+    let names: Vec<&str> = post.labels.0.keys().map(String::as_str).collect();
     assert_eq!(names, ["alertname", "host", "severity", "tokenwatch_key"]);
     assert_eq!(post.labels.get("host"), Some("buh-01,sklad-01"));
     assert_eq!(post.annotations["offices"], "Бухгалтерия, Склад");
@@ -253,4 +253,51 @@ fn a_resend_ends_what_stopped_firing_unannounced_and_a_batch_does_not() {
     // Nothing held and nothing firing: nothing to post.
     let empty = Held::default().sync([], Scope::Every, at(10), hold());
     assert!(empty.alerts.is_empty());
+}
+
+#[test]
+fn what_is_stored_reads_back_and_only_changes_other_than_the_end_are_stored_again() {
+    let before = Held::default()
+        .sync([&expiring()], Scope::Some, at(10), hold())
+        .held;
+    let post = before.0[&7].clone();
+    let json = serde_json::to_value(&post).unwrap();
+    assert_eq!(serde_json::from_value::<Postable>(json).unwrap(), post);
+
+    // A re-post moves only the end: nothing to store.
+    let resent = before
+        .sync([&expiring()], Scope::Every, at(11), hold())
+        .held;
+    assert_eq!(resent.changes_since(&before), (vec![], vec![]));
+
+    // An escalation changes the labels; a resolution drops the alert.
+    let mut critical = expiring();
+    critical.severity = Severity::Critical;
+    let escalated = resent.sync([&critical], Scope::Some, at(12), hold()).held;
+    let (changed, dropped) = escalated.changes_since(&resent);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].1.labels.get("severity"), Some("critical"));
+    assert!(dropped.is_empty());
+    let mut resolved = critical;
+    resolved.firing = false;
+    let gone = escalated
+        .sync([&resolved], Scope::Some, at(13), hold())
+        .held;
+    assert_eq!(gone.changes_since(&escalated), (vec![], vec![7]));
+
+    // Read back after a restart, the old set is ended when the labels change.
+    let restored = Held::from_posts([(7, post)]);
+    let sync = restored.sync([&critical_of(expiring())], Scope::Some, at(12), hold());
+    let ended: Vec<Option<&str>> = sync
+        .alerts
+        .iter()
+        .filter(|p| p.ends_at == at(12))
+        .map(|p| p.labels.get("severity"))
+        .collect();
+    assert_eq!(ended, [Some("warning")]);
+}
+
+fn critical_of(mut alert: Alert) -> Alert {
+    alert.severity = Severity::Critical;
+    alert
 }
