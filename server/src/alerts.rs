@@ -197,7 +197,8 @@ async fn evaluate_on(
             None => return Ok(Outcome::default()),
         },
     };
-    let facts = load::facts(&mut tx, now, settings.horizon_days(), scope.as_ref()).await?;
+    let (facts, decided) =
+        load::facts(&mut tx, now, settings.horizon_days(), scope.as_ref()).await?;
     let loaded = started.elapsed();
     let desired = rules::evaluate(&facts, &settings, now);
     let ruled = started.elapsed();
@@ -217,6 +218,7 @@ async fn evaluate_on(
     }
     let repeat = settings.repeat_interval;
     let outcome = reconcile::reconcile(&mut tx, desired, keys.as_deref(), now, repeat).await?;
+    load::findings_decided(&mut tx, &decided).await?;
     tx.commit().await?;
     tracing::debug!(
         message = "Alert evaluation timing.",

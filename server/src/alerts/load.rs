@@ -41,6 +41,16 @@ pub(super) struct Scope {
     finding_hosts: Vec<Uuid>,
 }
 
+/// The findings lists (`hosts.section_sha256 ->> 'findings'`) an evaluation decides finding
+/// alerts from, by agent.
+#[derive(Debug, Default)]
+pub(super) struct DecidedFindings {
+    /// Hosts whose every finding alert is decided from this list.
+    whole: HashMap<Uuid, String>,
+    /// Hosts of which only some codes are (the other hosts of a scoped evaluation).
+    partly: HashMap<Uuid, String>,
+}
+
 /// Everything the rules look at, as of `now`, for dates up to `horizon_days` ahead: over the
 /// whole fleet, or around one host.
 pub(super) async fn facts(
@@ -48,19 +58,22 @@ pub(super) async fn facts(
     now: DateTime<Utc>,
     horizon_days: i64,
     scope: Option<&Scope>,
-) -> Result<Facts, sqlx::Error> {
+) -> Result<(Facts, DecidedFindings), sqlx::Error> {
     let horizon = now + Duration::days(horizon_days);
     let Some(scope) = scope else {
-        return Ok(Facts {
+        let (findings, decided) = findings(db, None).await?;
+        let facts = Facts {
             hosts: hosts(db, None).await?,
             certificates: certificates(db, horizon, None).await?,
             containers: containers(db, horizon, None).await?,
             licences: licences(db, horizon, None).await?,
             gone_tokens: gone_tokens(db, None).await?,
             gone_containers: gone_containers(db, None).await?,
-            findings: findings(db, None).await?,
-        });
+            findings,
+        };
+        return Ok((facts, decided));
     };
+    let (findings, decided) = findings(db, Some(scope)).await?;
     let mut facts = Facts {
         hosts: HashMap::new(),
         certificates: certificates(db, horizon, Some(scope)).await?,
@@ -68,7 +81,7 @@ pub(super) async fn facts(
         licences: licences(db, horizon, Some(scope)).await?,
         gone_tokens: gone_tokens(db, Some(scope)).await?,
         gone_containers: gone_containers(db, Some(scope)).await?,
-        findings: findings(db, Some(scope)).await?,
+        findings,
     };
     // Every host the loaded problems name, for their names, offices and thresholds.
     let mut agents = vec![scope.agent];
@@ -96,11 +109,12 @@ pub(super) async fn facts(
     agents.sort_unstable();
     agents.dedup();
     facts.hosts = hosts(db, Some(&agents)).await?;
-    Ok(facts)
+    Ok((facts, decided))
 }
 
-/// Office, alert keys, finding codes, tokens let go and gone containers of a host.
-type ScopeRow = (i64, Vec<String>, Vec<String>, Vec<i64>, Vec<i64>);
+/// Office, alert keys, finding codes, tokens let go and gone containers of a host, and
+/// whether its findings list is the one its finding alerts were last decided from.
+type ScopeRow = (i64, Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, bool);
 
 /// The scope of an evaluation after `agent` reported; `None` for an unknown or revoked agent.
 pub(super) async fn scope(
@@ -132,16 +146,25 @@ pub(super) async fn scope(
                    and severity in ('warning', 'critical') and code <> all($2::text[])), \
              array(select token_id from token_sightings where agent_id = g.id and not present), \
              array(select m.id from members m \
-                   join container_sightings s on s.container_id = m.id and not s.present) \
+                   join container_sightings s on s.container_id = m.id and not s.present), \
+             coalesce((select d.findings_sha256 = h.section_sha256 ->> 'findings' \
+                       from hosts h join host_findings_decided d on d.agent_id = h.agent_id \
+                       where h.agent_id = g.id), false) \
          from agents g where g.id = $1 and g.revoked_at is null",
     )
     .bind(agent)
     .bind(rules::TIME_CODES.map(|code| code.as_str()).as_slice())
     .fetch_optional(&mut *db)
     .await?;
-    let Some((office_id, mut keys, mut codes, tokens, containers)) = row else {
+    let Some((office_id, mut keys, mut codes, tokens, containers, findings_decided)) = row else {
         return Ok(None);
     };
+    if findings_decided {
+        // The office's finding alerts already reflect this host's findings list as it is:
+        // other hosts' changes are their own evaluations' to decide.
+        keys.retain(|key| !key.starts_with("finding:"));
+        codes.clear();
+    }
     keys.sort_unstable();
     keys.dedup();
     let mut scope = Scope {
@@ -542,17 +565,19 @@ async fn gone_containers(
 
 /// The agents' findings of severity warning or critical, except those the clock decides (the
 /// expiry rules recompute them); scoped: those of the scope's codes on the scope's finding
-/// hosts in its host's office.
+/// hosts in its host's office. With them, the findings-list hash of each host whose whole
+/// list they cover ([`DecidedFindings`]).
 async fn findings(
     db: &mut PgConnection,
     scope: Option<&Scope>,
-) -> Result<Vec<AgentFinding>, sqlx::Error> {
+) -> Result<(Vec<AgentFinding>, DecidedFindings), sqlx::Error> {
     macro_rules! findings_sql {
         ($from:literal, $filter:literal) => {
             concat!(
-                "select f.agent_id, f.code, f.severity, f.subject, f.message, f.remediation from ",
+                "select f.agent_id, f.code, f.severity, f.subject, f.message, f.remediation, \
+                     h.section_sha256 ->> 'findings' from ",
                 $from,
-                " join agents a on a.id = f.agent_id \
+                " join agents a on a.id = f.agent_id join hosts h on h.agent_id = f.agent_id \
                  where a.revoked_at is null and f.severity in ('warning', 'critical') \
                      and f.code <> all($1::text[])",
                 $filter,
@@ -561,13 +586,14 @@ async fn findings(
         };
     }
     let time_codes = rules::TIME_CODES.map(|code| code.as_str());
-    let rows: Vec<(Uuid, String, String, String, String, String)> = match scope {
+    let rows: Vec<FindingRow> = match scope {
         None => {
             sqlx::query_as(findings_sql!("host_findings f", ""))
                 .bind(time_codes.as_slice())
                 .fetch_all(db)
                 .await?
         }
+        Some(scope) if scope.codes.is_empty() => Vec::new(),
         Some(scope) => {
             // Driven by the hosts: a code can be on thousands of hosts of other offices.
             sqlx::query_as(findings_sql!(
@@ -582,10 +608,24 @@ async fn findings(
             .await?
         }
     };
-    Ok(rows
+    // Read in the same statement as the findings: the lists these findings are of. Scoped,
+    // only the host's own list is decided whole (the other hosts' for the scope's codes only).
+    let mut decided = DecidedFindings::default();
+    for (agent_id, .., list) in &rows {
+        if let Some(list) = list {
+            let whole = scope.is_none_or(|scope| scope.agent == *agent_id);
+            let into = if whole {
+                &mut decided.whole
+            } else {
+                &mut decided.partly
+            };
+            into.insert(*agent_id, list.clone());
+        }
+    }
+    let findings = rows
         .into_iter()
         .map(
-            |(agent_id, code, severity, subject, message, remediation)| AgentFinding {
+            |(agent_id, code, severity, subject, message, remediation, _)| AgentFinding {
                 agent_id,
                 code,
                 severity: super::stored_severity(&severity),
@@ -594,5 +634,49 @@ async fn findings(
                 remediation,
             },
         )
-        .collect())
+        .collect();
+    Ok((findings, decided))
 }
+
+/// Record that the finding alerts now reflect these hosts' findings lists; only rows that
+/// change are written.
+pub(super) async fn findings_decided(
+    db: &mut PgConnection,
+    decided: &DecidedFindings,
+) -> Result<(), sqlx::Error> {
+    let columns = |lists: &HashMap<Uuid, String>| -> (Vec<Uuid>, Vec<String>) {
+        lists.iter().map(|(a, l)| (*a, l.clone())).unzip()
+    };
+    if !decided.whole.is_empty() {
+        let (agents, lists) = columns(&decided.whole);
+        sqlx::query(
+            "insert into host_findings_decided as d (agent_id, findings_sha256) \
+             select * from unnest($1::uuid[], $2::text[]) \
+             on conflict (agent_id) do update set findings_sha256 = excluded.findings_sha256 \
+             where d.findings_sha256 is distinct from excluded.findings_sha256",
+        )
+        .bind(&agents)
+        .bind(&lists)
+        .execute(&mut *db)
+        .await?;
+    }
+    if !decided.partly.is_empty() {
+        // Some alerts now reflect a list other than the recorded one: the record no longer
+        // speaks for all of them (should the host's list return to it, its own evaluation
+        // must decide again).
+        let (agents, lists) = columns(&decided.partly);
+        sqlx::query(
+            "delete from host_findings_decided d \
+             using unnest($1::uuid[], $2::text[]) as u(agent_id, list) \
+             where d.agent_id = u.agent_id and d.findings_sha256 <> u.list",
+        )
+        .bind(&agents)
+        .bind(&lists)
+        .execute(&mut *db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Agent, code, severity, subject, message, remediation, and the hash of the agent's list.
+type FindingRow = (Uuid, String, String, String, String, String, Option<String>);

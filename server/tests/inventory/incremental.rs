@@ -135,3 +135,83 @@ async fn after_each_report_the_host_s_problems_are_decided_as_a_full_evaluation_
         .unwrap();
     assert_eq!(nobody, Outcome::default());
 }
+
+/// `inventory` with a second `token.pin_count_low` finding (a second token running out of
+/// tries): the same code, so the same alerts, with a different count.
+fn two_low_pins(inventory: v1::Inventory) -> v1::Inventory {
+    let mut inventory = inventory;
+    let mut second = inventory.findings[0].clone();
+    second.subject = "token \"Склад\" Rutoken ECP (serial 77aa0001)".into();
+    inventory.findings.insert(1, second);
+    inventory
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_findings_list_decided_before_is_not_decided_again_unless_another_host_used_a_newer_one(
+    pool: PgPool,
+) {
+    let agents = three_hosts(&pool).await;
+    let office: i64 = sqlx::query_scalar("select id from offices")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let low_pin = format!("finding:token.pin_count_low:{office}");
+    let at = end() - Duration::days(29);
+    alerts::evaluate(&pool, at, &patient()).await.unwrap();
+    let decided = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from host_findings_decided d join hosts h using (agent_id) \
+             where d.findings_sha256 = h.section_sha256 ->> 'findings'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        decided(pool.clone()).await,
+        3,
+        "the full evaluation records every list"
+    );
+
+    // A report that changes no finding: the office's finding alert is left alone, and a full
+    // evaluation agrees that nothing is left to do.
+    let done = report_and_check(&pool, agents[0], 2, &renewed("buh-01"), at).await;
+    assert_eq!(done.updated, 1, "the certificate's alert only");
+
+    // buh-01 gets a second low-PIN token but its evaluation has not run yet, when buh-02's
+    // list changes and its evaluation decides the office's alert from buh-01's new list.
+    let (first, second) = (agents[0], agents[1]);
+    apply_report(
+        &pool,
+        first,
+        &request(3, &two_low_pins(renewed("buh-01"))),
+        at,
+    )
+    .await
+    .unwrap();
+    apply_report(
+        &pool,
+        second,
+        &request(2, &two_low_pins(expiring("buh-02"))),
+        at,
+    )
+    .await
+    .unwrap();
+    let done = alerts::evaluate_host(&pool, second, at, &patient())
+        .await
+        .unwrap();
+    assert_eq!(done.updated, 1);
+    let summary: String = sqlx::query_scalar("select summary from alerts where key = $1")
+        .bind(&low_pin)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(summary.starts_with("5 findings on 3 hosts"), "{summary}");
+    // buh-01's list goes back to the one recorded before: its evaluation must still decide
+    // again, for the alert counts the second token that is gone.
+    let done = report_and_check(&pool, first, 4, &renewed("buh-01"), at).await;
+    assert_eq!(
+        done.updated, 1,
+        "the office's low-PIN alert, one finding fewer"
+    );
+}
