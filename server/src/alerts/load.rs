@@ -42,12 +42,13 @@ pub(super) struct Scope {
 }
 
 /// The findings lists (`hosts.section_sha256 ->> 'findings'`) an evaluation decides finding
-/// alerts from, by agent.
+/// alerts from, by agent, where they differ from the ones recorded.
 #[derive(Debug, Default)]
 pub(super) struct DecidedFindings {
     /// Hosts whose every finding alert is decided from this list.
     whole: HashMap<Uuid, String>,
-    /// Hosts of which only some codes are (the other hosts of a scoped evaluation).
+    /// Hosts of which only some codes are (the other hosts of a scoped evaluation), and
+    /// that have a record.
     partly: HashMap<Uuid, String>,
 }
 
@@ -61,7 +62,7 @@ pub(super) async fn facts(
 ) -> Result<(Facts, DecidedFindings), sqlx::Error> {
     let horizon = now + Duration::days(horizon_days);
     let Some(scope) = scope else {
-        let (findings, decided) = findings(db, None).await?;
+        let loaded = findings(db, None).await?;
         let facts = Facts {
             hosts: hosts(db, None).await?,
             certificates: certificates(db, horizon, None).await?,
@@ -69,19 +70,20 @@ pub(super) async fn facts(
             licences: licences(db, horizon, None).await?,
             gone_tokens: gone_tokens(db, None).await?,
             gone_containers: gone_containers(db, None).await?,
-            findings,
+            findings: loaded.findings,
         };
-        return Ok((facts, decided));
+        return Ok((facts, loaded.decided));
     };
-    let (findings, decided) = findings(db, Some(scope)).await?;
+    let loaded = findings(db, Some(scope)).await?;
     let mut facts = Facts {
-        hosts: HashMap::new(),
+        // The findings' hosts came with them: an office-wide finding can have a thousand.
+        hosts: loaded.hosts,
         certificates: certificates(db, horizon, Some(scope)).await?,
         containers: containers(db, horizon, Some(scope)).await?,
         licences: licences(db, horizon, Some(scope)).await?,
         gone_tokens: gone_tokens(db, Some(scope)).await?,
         gone_containers: gone_containers(db, Some(scope)).await?,
-        findings,
+        findings: loaded.findings,
     };
     // Every host the loaded problems name, for their names, offices and thresholds.
     let mut agents = vec![scope.agent];
@@ -105,11 +107,14 @@ pub(super) async fn facts(
             .iter()
             .flat_map(|c| c.hosts.iter().copied()),
     );
-    agents.extend(facts.findings.iter().map(|f| f.agent_id));
+    agents.retain(|agent| !facts.hosts.contains_key(agent));
     agents.sort_unstable();
     agents.dedup();
-    facts.hosts = hosts(db, Some(&agents)).await?;
-    Ok((facts, decided))
+    if !agents.is_empty() {
+        let others = hosts(db, Some(&agents)).await?;
+        facts.hosts.extend(others);
+    }
+    Ok((facts, loaded.decided))
 }
 
 /// Office, alert keys, finding codes, tokens let go and gone containers of a host, and
@@ -565,19 +570,23 @@ async fn gone_containers(
 
 /// The agents' findings of severity warning or critical, except those the clock decides (the
 /// expiry rules recompute them); scoped: those of the scope's codes on the scope's finding
-/// hosts in its host's office. With them, the findings-list hash of each host whose whole
-/// list they cover ([`DecidedFindings`]).
+/// hosts in its host's office. With them their hosts, and the findings lists they are of
+/// ([`DecidedFindings`]).
 async fn findings(
     db: &mut PgConnection,
     scope: Option<&Scope>,
-) -> Result<(Vec<AgentFinding>, DecidedFindings), sqlx::Error> {
+) -> Result<LoadedFindings, sqlx::Error> {
     macro_rules! findings_sql {
         ($from:literal, $filter:literal) => {
             concat!(
                 "select f.agent_id, f.code, f.severity, f.subject, f.message, f.remediation, \
-                     h.section_sha256 ->> 'findings' from ",
+                     coalesce(h.hostname, a.hostname) as hostname, a.office_id, \
+                     coalesce(a.last_seen_at, a.enrolled_at) as last_seen_at, \
+                     h.section_sha256 ->> 'findings' as list, d.findings_sha256 as decided \
+                 from ",
                 $from,
                 " join agents a on a.id = f.agent_id join hosts h on h.agent_id = f.agent_id \
+                 left join host_findings_decided d on d.agent_id = f.agent_id \
                  where a.revoked_at is null and f.severity in ('warning', 'critical') \
                      and f.code <> all($1::text[])",
                 $filter,
@@ -608,34 +617,62 @@ async fn findings(
             .await?
         }
     };
-    // Read in the same statement as the findings: the lists these findings are of. Scoped,
-    // only the host's own list is decided whole (the other hosts' for the scope's codes only).
-    let mut decided = DecidedFindings::default();
-    for (agent_id, .., list) in &rows {
-        if let Some(list) = list {
-            let whole = scope.is_none_or(|scope| scope.agent == *agent_id);
-            let into = if whole {
-                &mut decided.whole
-            } else {
-                &mut decided.partly
-            };
-            into.insert(*agent_id, list.clone());
+    let mut loaded = LoadedFindings::default();
+    for row in rows {
+        // Read in the same statement as the findings: the lists these findings are of.
+        // Scoped, only the host's own list is decided whole (the others' for some codes).
+        if let Some(list) = row.list
+            && row.decided.as_ref() != Some(&list)
+        {
+            if scope.is_none_or(|scope| scope.agent == row.agent_id) {
+                loaded.decided.whole.insert(row.agent_id, list);
+            } else if row.decided.is_some() {
+                loaded.decided.partly.insert(row.agent_id, list);
+            }
         }
+        loaded.hosts.entry(row.agent_id).or_insert_with(|| Host {
+            agent_id: row.agent_id,
+            hostname: row.hostname,
+            office_id: row.office_id,
+            last_seen_at: row.last_seen_at,
+        });
+        loaded.findings.push(AgentFinding {
+            agent_id: row.agent_id,
+            code: row.code,
+            severity: super::stored_severity(&row.severity),
+            subject: row.subject,
+            message: row.message,
+            remediation: row.remediation,
+        });
     }
-    let findings = rows
-        .into_iter()
-        .map(
-            |(agent_id, code, severity, subject, message, remediation, _)| AgentFinding {
-                agent_id,
-                code,
-                severity: super::stored_severity(&severity),
-                subject,
-                message,
-                remediation,
-            },
-        )
-        .collect();
-    Ok((findings, decided))
+    Ok(loaded)
+}
+
+/// What [`findings`] loads.
+#[derive(Debug, Default)]
+struct LoadedFindings {
+    findings: Vec<AgentFinding>,
+    /// The hosts of those findings.
+    hosts: HashMap<Uuid, Host>,
+    decided: DecidedFindings,
+}
+
+/// A finding as [`findings`] reads it, with its host and that host's findings lists.
+#[derive(sqlx::FromRow)]
+struct FindingRow {
+    agent_id: Uuid,
+    code: String,
+    severity: String,
+    subject: String,
+    message: String,
+    remediation: String,
+    hostname: String,
+    office_id: i64,
+    last_seen_at: DateTime<Utc>,
+    /// The hash of the host's findings list now...
+    list: Option<String>,
+    /// ...and of the one its finding alerts were last decided from.
+    decided: Option<String>,
 }
 
 /// Record that the finding alerts now reflect these hosts' findings lists; only rows that
@@ -677,6 +714,3 @@ pub(super) async fn findings_decided(
     }
     Ok(())
 }
-
-/// Agent, code, severity, subject, message, remediation, and the hash of the agent's list.
-type FindingRow = (Uuid, String, String, String, String, String, Option<String>);
