@@ -8,8 +8,11 @@
 //! handlers send them, minus TLS and decoding. Knobs: `BENCH_AGENTS` (1000), `BENCH_TASKS`
 //! (64 reporters in flight, each waiting for its answer before the next report),
 //! `BENCH_CHANGED_ROUNDS` (5), `BENCH_UNCHANGED_ROUNDS` (30), `BENCH_WRITERS` and `BENCH_BATCH`
-//! (the queue's defaults); `BENCH_KEEP_DATABASE` keeps the database for a look afterwards. Prints figures, asserts nothing about speed: on a shared
-//! machine they are noisy.
+//! (the queue's defaults); `BENCH_KEEP_DATABASE` keeps the database for a look afterwards.
+//! After those closed-loop runs (each reporter waits for its answer: the most the ingest takes),
+//! the same reports are sent open-loop at `BENCH_CHANGED_RATE` (1,000/s) and
+//! `BENCH_UNCHANGED_RATE` (10,000/s), for the latency at that load. Prints figures, asserts
+//! nothing about speed: on a shared machine they are noisy.
 
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
@@ -200,6 +203,84 @@ async fn run(
     figures
 }
 
+/// How long the paced sender sleeps at least when it is ahead.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Reports sent at `rate` per second whatever the answers, as a fleet's agents send them (not
+/// one after another's answer): `rounds` reports for each agent, round-robin. Latency counts
+/// from each report's due time, so a report sent late because the bench fell behind counts
+/// the wait.
+async fn paced(
+    ingest: &Ingest,
+    groups: &mut Vec<Vec<Agent>>,
+    rate: f64,
+    rounds: usize,
+    pick: impl Fn(usize) -> usize,
+) -> Figures {
+    let mut agents: Vec<Agent> = std::mem::take(groups).into_iter().flatten().collect();
+    // Shared, so that each report is copied on its own task: one sender copying ten thousand
+    // reports a second would measure itself.
+    let variants: Vec<Vec<std::sync::Arc<v1::ReportRequest>>> = agents
+        .iter()
+        .map(|a| {
+            a.variants
+                .iter()
+                .cloned()
+                .map(std::sync::Arc::new)
+                .collect()
+        })
+        .collect();
+    let start = tokio::time::Instant::now();
+    let cpu = process_cpu();
+    let mut handles = Vec::with_capacity(rounds * agents.len());
+    let mut n = 0_u32;
+    for round in 0..rounds {
+        for (agent, variants) in agents.iter_mut().zip(&variants) {
+            let due = start + Duration::from_secs_f64(f64::from(n) / rate);
+            n += 1;
+            // Whatever is due goes at once; a timer per report would cost more than the
+            // report at 10,000 a second.
+            if due > tokio::time::Instant::now() {
+                tokio::time::sleep_until(due.max(tokio::time::Instant::now() + TICK)).await;
+            } else {
+                // Behind: let the reports already sent run rather than pile more on.
+                tokio::task::yield_now().await;
+            }
+            agent.sequence += 1;
+            let variant = std::sync::Arc::clone(&variants[pick(round)]);
+            let (ingest, id, sequence) = (ingest.clone(), agent.id, agent.sequence);
+            handles.push(tokio::spawn(async move {
+                let mut report = (*variant).clone();
+                report.sequence = sequence;
+                let applied = ingest.apply(id, report, Utc::now()).await.expect("apply");
+                (due.elapsed().as_micros() as u64, applied.changed)
+            }));
+        }
+    }
+    let mut figures = Figures {
+        reports: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::with_capacity(handles.len()),
+        changed: 0,
+        cpu: Duration::ZERO,
+    };
+    for handle in handles {
+        let (latency, changed) = handle.await.expect("task");
+        figures.reports += 1;
+        figures.latencies.push(latency);
+        figures.changed += usize::from(changed);
+    }
+    figures.elapsed = start.elapsed();
+    figures.cpu = process_cpu().saturating_sub(cpu);
+    // Back into as many groups as there were.
+    let tasks = agents.len().clamp(1, 64);
+    groups.extend((0..tasks).map(|_| Vec::new()));
+    for (i, agent) in agents.into_iter().enumerate() {
+        groups[i % tasks].push(agent);
+    }
+    figures
+}
+
 /// The rows one round of changed reports leaves, per table, as `COPY … TO STDOUT` text.
 async fn dump(pool: &PgPool) -> Vec<(&'static str, Vec<u8>, u64)> {
     let mut out = Vec::new();
@@ -357,6 +438,31 @@ async fn bench() {
     })
     .await;
     unchanged.print("unchanged reports");
+
+    // The same kinds of report at the rates to hold (1,000 changed and 10,000 unchanged a
+    // second), sent on time whatever the answers: the latency at that load.
+    let changed_target = knob("BENCH_CHANGED_RATE", 1_000) as f64;
+    let unchanged_target = knob("BENCH_UNCHANGED_RATE", 10_000) as f64;
+    let next = changed_rounds;
+    let paced_changed = paced(
+        &ingest,
+        &mut groups,
+        changed_target,
+        changed_rounds,
+        |round| 1 + (next + round) % (VARIANTS - 1),
+    )
+    .await;
+    paced_changed.print(&format!("changed at {changed_target:.0}/s"));
+    let last = 1 + (next + changed_rounds.max(1) - 1) % (VARIANTS - 1);
+    let paced_unchanged = paced(
+        &ingest,
+        &mut groups,
+        unchanged_target,
+        unchanged_rounds,
+        |_| last,
+    )
+    .await;
+    paced_unchanged.print(&format!("unchanged at {unchanged_target:.0}/s"));
 
     let rows = dump(&pool).await;
     let per_round: u64 = rows.iter().map(|(_, _, n)| n).sum();

@@ -163,15 +163,16 @@ async fn dispatch(pool: PgPool, mut queue: mpsc::Receiver<Job>, options: IngestO
 fn take_batch(waiting: &mut VecDeque<Job>, max: usize) -> Vec<Job> {
     let mut agents = HashSet::new();
     let mut batch = Vec::new();
-    let mut later = VecDeque::new();
-    while let Some(job) = waiting.pop_front() {
-        if batch.len() < max && agents.insert(job.report.agent) {
-            batch.push(job);
+    // Only as far as the batch fills: under load thousands may wait behind it, and they stay
+    // where they are.
+    let mut i = 0;
+    while i < waiting.len() && batch.len() < max {
+        if agents.insert(waiting[i].report.agent) {
+            batch.extend(waiting.remove(i));
         } else {
-            later.push_back(job);
+            i += 1;
         }
     }
-    *waiting = later;
     batch
 }
 
