@@ -131,7 +131,8 @@ pub async fn revoke_agent(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> 
     Ok(done.rows_affected() == 1)
 }
 
-/// What is needed to authorise agent `id`; `lock` takes the row for update (renewal).
+/// What is needed to authorise agent `id`; `lock` takes the row for update (renewal), without
+/// blocking transactions that only reference it (alert rows).
 pub async fn agent_auth(
     db: impl PgExecutor<'_>,
     id: Uuid,
@@ -139,7 +140,7 @@ pub async fn agent_auth(
 ) -> Result<Option<AgentAuth>, sqlx::Error> {
     let query = if lock {
         "select revoked_at, certificate_serial, previous_certificate_serial, previous_certificate_until \
-         from agents where id = $1 for update"
+         from agents where id = $1 for no key update"
     } else {
         "select revoked_at, certificate_serial, previous_certificate_serial, previous_certificate_until \
          from agents where id = $1"

@@ -202,7 +202,9 @@ async fn apply_in_transaction(
 type StoredRow = (Uuid, i64, bool, Option<DateTime<Utc>>, Option<String>);
 
 /// Lock the reporting agents' rows, in id order, and read what is stored for them. Revoked
-/// and unknown agents are absent from the answer.
+/// and unknown agents are absent from the answer. `no key update`: the alert evaluation holds
+/// key-share locks on the agents its alert rows reference, in its own order; a plain `for
+/// update` would wait for those and could deadlock with it.
 async fn lock(
     conn: &mut PgConnection,
     reports: &[&Report],
@@ -215,7 +217,7 @@ async fn lock(
          from agents g join unnest($1::uuid[], $2::bytea[]) as u(id, hash) on u.id = g.id \
          left join hosts h on h.agent_id = g.id \
          where g.revoked_at is null \
-         order by g.id for update of g",
+         order by g.id for no key update of g",
     )
     .bind(&agents)
     .bind(&hashes)

@@ -382,3 +382,27 @@ async fn a_changed_report_rewrites_only_the_lists_that_differ(pool: PgPool) {
         "containers did not change"
     );
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_report_does_not_wait_for_a_transaction_that_references_its_agent(pool: PgPool) {
+    let office = office(&pool, "Бухгалтерия").await;
+    let agent = agent(&pool, office, "buh-01").await;
+    // What inserting a row that references the agent does (an alert evaluation writing
+    // alert_hosts): a key-share lock on the agent's row, held until that transaction ends.
+    let mut referencing = pool.begin().await.unwrap();
+    sqlx::query("select 1 from agents where id = $1 for key share")
+        .bind(agent)
+        .execute(&mut *referencing)
+        .await
+        .unwrap();
+    let report = request(1, &workstation("buh-01"));
+    let applied = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        apply_report(&pool, agent, &report, base()),
+    )
+    .await
+    .expect("the report waited for the referencing transaction")
+    .unwrap();
+    assert_eq!(applied, CHANGED);
+    referencing.rollback().await.unwrap();
+}
