@@ -37,8 +37,7 @@ mod fleet;
 #[path = "../tests/common/launch.rs"]
 mod launch;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokenwatch_agent::enroll::{EnrollConfig, enroll};
 use tokenwatch_agent::state::StateDir;
@@ -47,23 +46,21 @@ use tokenwatch_proto::v1;
 use tokenwatch_server::config::{Config, DatabaseUrl, Span};
 use tokenwatch_server::{db, pki, registry};
 
-use fleet::{Figures, VARIANTS, inventory, process_cpu};
+use fleet::{Agent, Destination, VARIANTS, closed_loop, inventory, paced};
 use launch::Launched;
 use scratch::{Scratch, knob};
 
 /// Enrolments in flight at once: each is a TLS handshake, a key and a certificate to sign.
 const ENROLLERS: usize = 8;
 
-/// One agent as a caller holds it: its channel, next sequence and prepared reports.
-struct Agent {
-    client: Client,
-    sequence: u64,
-    variants: Vec<v1::ReportRequest>,
-}
+/// An agent's own mutual-TLS channel to the server.
+#[derive(Clone)]
+struct Channel(Client);
 
-impl Agent {
-    /// Send one report; whether the server found it changed.
-    async fn send(client: &mut Client, report: v1::ReportRequest) -> bool {
+impl Destination for Channel {
+    async fn send(&self, report: v1::ReportRequest) -> bool {
+        // A clone of a channel shares its connection.
+        let mut client = self.0.clone();
         client
             .report(report)
             .await
@@ -71,125 +68,6 @@ impl Agent {
             .into_inner()
             .changed
     }
-}
-
-fn empty_figures(capacity: usize) -> Figures {
-    Figures {
-        reports: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::with_capacity(capacity),
-        changed: 0,
-        cpu: Duration::ZERO,
-    }
-}
-
-/// Every caller sends `rounds` reports for each of its agents, one agent's reports in order;
-/// `pick(round)` chooses the variant.
-async fn run(
-    groups: &mut Vec<Vec<Agent>>,
-    rounds: usize,
-    pick: impl Fn(usize) -> usize + Copy + Send + 'static,
-) -> Figures {
-    let start = Instant::now();
-    let cpu = process_cpu();
-    let mut handles = Vec::new();
-    for mut group in std::mem::take(groups) {
-        handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(rounds * group.len());
-            let mut changed = 0;
-            for round in 0..rounds {
-                for agent in &mut group {
-                    agent.sequence += 1;
-                    let report = &mut agent.variants[pick(round)];
-                    report.sequence = agent.sequence;
-                    // The call takes its request by value, as an agent builds a new one each
-                    // time; the copy is the agent's side and stays out of the latency.
-                    let report = report.clone();
-                    let t = Instant::now();
-                    let applied = Agent::send(&mut agent.client, report).await;
-                    latencies.push(t.elapsed().as_micros() as u64);
-                    changed += usize::from(applied);
-                }
-            }
-            (group, latencies, changed)
-        }));
-    }
-    let mut figures = empty_figures(0);
-    for handle in handles {
-        let (group, latencies, changed) = handle.await.expect("task");
-        groups.push(group);
-        figures.reports += latencies.len();
-        figures.latencies.extend(latencies);
-        figures.changed += changed;
-    }
-    figures.elapsed = start.elapsed();
-    figures.cpu = process_cpu().saturating_sub(cpu);
-    figures
-}
-
-/// How long the paced sender sleeps at least when it is ahead.
-const TICK: Duration = Duration::from_millis(1);
-
-/// Reports sent at `rate` per second whatever the answers, as a fleet's agents send them (not
-/// one after another's answer): `rounds` reports for each agent, round-robin, each on its
-/// agent's channel. Latency counts from each report's due time, so a report sent late because
-/// the bench fell behind counts the wait.
-async fn paced(
-    groups: &mut Vec<Vec<Agent>>,
-    rate: f64,
-    rounds: usize,
-    pick: impl Fn(usize) -> usize,
-) -> Figures {
-    let tasks = groups.len();
-    let mut agents: Vec<Agent> = std::mem::take(groups).into_iter().flatten().collect();
-    // Shared, so that each report is copied on its own task: one sender copying ten thousand
-    // reports a second would measure itself.
-    let variants: Vec<Vec<Arc<v1::ReportRequest>>> = agents
-        .iter()
-        .map(|a| a.variants.iter().cloned().map(Arc::new).collect())
-        .collect();
-    let start = tokio::time::Instant::now();
-    let cpu = process_cpu();
-    let mut handles = Vec::with_capacity(rounds * agents.len());
-    let mut n = 0_u32;
-    for round in 0..rounds {
-        for (agent, variants) in agents.iter_mut().zip(&variants) {
-            let due = start + Duration::from_secs_f64(f64::from(n) / rate);
-            n += 1;
-            // Whatever is due goes at once; a timer per report would cost more than the
-            // report at 10,000 a second.
-            if due > tokio::time::Instant::now() {
-                tokio::time::sleep_until(due.max(tokio::time::Instant::now() + TICK)).await;
-            } else {
-                // Behind: let the reports already sent run rather than pile more on.
-                tokio::task::yield_now().await;
-            }
-            agent.sequence += 1;
-            let variant = Arc::clone(&variants[pick(round)]);
-            let (mut client, sequence) = (agent.client.clone(), agent.sequence);
-            handles.push(tokio::spawn(async move {
-                let mut report = (*variant).clone();
-                report.sequence = sequence;
-                let changed = Agent::send(&mut client, report).await;
-                (due.elapsed().as_micros() as u64, changed)
-            }));
-        }
-    }
-    let mut figures = empty_figures(handles.len());
-    for handle in handles {
-        let (latency, changed) = handle.await.expect("task");
-        figures.reports += 1;
-        figures.latencies.push(latency);
-        figures.changed += usize::from(changed);
-    }
-    figures.elapsed = start.elapsed();
-    figures.cpu = process_cpu().saturating_sub(cpu);
-    // Back into as many groups as there were.
-    groups.extend((0..tasks).map(|_| Vec::new()));
-    for (i, agent) in agents.into_iter().enumerate() {
-        groups[i % tasks].push(agent);
-    }
-    figures
 }
 
 fn main() {
@@ -277,27 +155,27 @@ async fn bench() {
         start.elapsed().as_secs_f64()
     );
 
-    let mut groups: Vec<Vec<Agent>> = (0..tasks).map(|_| Vec::new()).collect();
+    let mut groups: Vec<Vec<Agent<Channel>>> = (0..tasks).map(|_| Vec::new()).collect();
     for (host, client) in clients {
         let variants = (0..VARIANTS)
             .map(|v| support::request(0, &inventory(host, v)))
             .collect();
         groups[host % tasks].push(Agent {
-            client,
+            to: Channel(client),
             sequence: 0,
             variants,
         });
     }
 
-    let first = run(&mut groups, 1, |_| 0).await;
+    let first = closed_loop(&mut groups, 1, |_| 0).await;
     first.print("first report");
-    let changed = run(&mut groups, changed_rounds, |round| {
+    let changed = closed_loop(&mut groups, changed_rounds, |round| {
         1 + round % (VARIANTS - 1)
     })
     .await;
     changed.print("changed reports");
     // The last changed round's variant, again and again.
-    let unchanged = run(&mut groups, unchanged_rounds, move |_| {
+    let unchanged = closed_loop(&mut groups, unchanged_rounds, move |_| {
         1 + (changed_rounds.max(1) - 1) % (VARIANTS - 1)
     })
     .await;

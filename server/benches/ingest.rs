@@ -38,7 +38,7 @@ mod support;
 #[path = "support/fleet.rs"]
 mod fleet;
 
-use fleet::{Figures, VARIANTS, inventory, process_cpu};
+use fleet::{Agent, Destination, VARIANTS, closed_loop, inventory, paced};
 
 /// The tables one changed report writes rows to (besides `agents` and new identities).
 const ROW_TABLES: [&str; 9] = [
@@ -53,142 +53,21 @@ const ROW_TABLES: [&str; 9] = [
     "container_sightings",
 ];
 
-/// One agent as a task holds it: its id, next sequence and prepared reports.
-struct Agent {
-    id: Uuid,
-    sequence: u64,
-    variants: Vec<v1::ReportRequest>,
+/// An agent's reports handed to the ingest queue, as the gRPC handler hands them over.
+#[derive(Clone)]
+struct Queue {
+    ingest: Ingest,
+    agent: Uuid,
 }
 
-/// Every task sends `rounds` reports for each of its agents, one agent's reports in order;
-/// `pick(round)` chooses the variant.
-async fn run(
-    ingest: &Ingest,
-    groups: &mut Vec<Vec<Agent>>,
-    rounds: usize,
-    pick: impl Fn(usize) -> usize + Copy + Send + 'static,
-) -> Figures {
-    let start = Instant::now();
-    let cpu = process_cpu();
-    let mut handles = Vec::new();
-    for mut group in std::mem::take(groups) {
-        let ingest = ingest.clone();
-        handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(rounds * group.len());
-            let mut changed = 0;
-            for round in 0..rounds {
-                for agent in &mut group {
-                    agent.sequence += 1;
-                    let report = &mut agent.variants[pick(round)];
-                    report.sequence = agent.sequence;
-                    let t = Instant::now();
-                    // The copy stands for the report the gRPC layer decodes for each call.
-                    let applied = ingest
-                        .apply(agent.id, report.clone(), Utc::now())
-                        .await
-                        .expect("apply");
-                    latencies.push(t.elapsed().as_micros() as u64);
-                    changed += usize::from(applied.changed);
-                }
-            }
-            (group, latencies, changed)
-        }));
+impl Destination for Queue {
+    async fn send(&self, report: v1::ReportRequest) -> bool {
+        self.ingest
+            .apply(self.agent, report, Utc::now())
+            .await
+            .expect("apply")
+            .changed
     }
-    let mut figures = Figures {
-        reports: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-        changed: 0,
-        cpu: Duration::ZERO,
-    };
-    for handle in handles {
-        let (group, latencies, changed) = handle.await.expect("task");
-        groups.push(group);
-        figures.reports += latencies.len();
-        figures.latencies.extend(latencies);
-        figures.changed += changed;
-    }
-    figures.elapsed = start.elapsed();
-    figures.cpu = process_cpu().saturating_sub(cpu);
-    figures
-}
-
-/// How long the paced sender sleeps at least when it is ahead.
-const TICK: Duration = Duration::from_millis(1);
-
-/// Reports sent at `rate` per second whatever the answers, as a fleet's agents send them (not
-/// one after another's answer): `rounds` reports for each agent, round-robin. Latency counts
-/// from each report's due time, so a report sent late because the bench fell behind counts
-/// the wait.
-async fn paced(
-    ingest: &Ingest,
-    groups: &mut Vec<Vec<Agent>>,
-    rate: f64,
-    rounds: usize,
-    pick: impl Fn(usize) -> usize,
-) -> Figures {
-    let mut agents: Vec<Agent> = std::mem::take(groups).into_iter().flatten().collect();
-    // Shared, so that each report is copied on its own task: one sender copying ten thousand
-    // reports a second would measure itself.
-    let variants: Vec<Vec<std::sync::Arc<v1::ReportRequest>>> = agents
-        .iter()
-        .map(|a| {
-            a.variants
-                .iter()
-                .cloned()
-                .map(std::sync::Arc::new)
-                .collect()
-        })
-        .collect();
-    let start = tokio::time::Instant::now();
-    let cpu = process_cpu();
-    let mut handles = Vec::with_capacity(rounds * agents.len());
-    let mut n = 0_u32;
-    for round in 0..rounds {
-        for (agent, variants) in agents.iter_mut().zip(&variants) {
-            let due = start + Duration::from_secs_f64(f64::from(n) / rate);
-            n += 1;
-            // Whatever is due goes at once; a timer per report would cost more than the
-            // report at 10,000 a second.
-            if due > tokio::time::Instant::now() {
-                tokio::time::sleep_until(due.max(tokio::time::Instant::now() + TICK)).await;
-            } else {
-                // Behind: let the reports already sent run rather than pile more on.
-                tokio::task::yield_now().await;
-            }
-            agent.sequence += 1;
-            let variant = std::sync::Arc::clone(&variants[pick(round)]);
-            let (ingest, id, sequence) = (ingest.clone(), agent.id, agent.sequence);
-            handles.push(tokio::spawn(async move {
-                let mut report = (*variant).clone();
-                report.sequence = sequence;
-                let applied = ingest.apply(id, report, Utc::now()).await.expect("apply");
-                (due.elapsed().as_micros() as u64, applied.changed)
-            }));
-        }
-    }
-    let mut figures = Figures {
-        reports: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::with_capacity(handles.len()),
-        changed: 0,
-        cpu: Duration::ZERO,
-    };
-    for handle in handles {
-        let (latency, changed) = handle.await.expect("task");
-        figures.reports += 1;
-        figures.latencies.push(latency);
-        figures.changed += usize::from(changed);
-    }
-    figures.elapsed = start.elapsed();
-    figures.cpu = process_cpu().saturating_sub(cpu);
-    // Back into as many groups as there were.
-    let tasks = agents.len().clamp(1, 64);
-    groups.extend((0..tasks).map(|_| Vec::new()));
-    for (i, agent) in agents.into_iter().enumerate() {
-        groups[i % tasks].push(agent);
-    }
-    figures
 }
 
 /// The rows one round of changed reports leaves, per table, as `COPY … TO STDOUT` text.
@@ -322,28 +201,31 @@ async fn bench() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    let mut groups: Vec<Vec<Agent>> = (0..tasks).map(|_| Vec::new()).collect();
-    for (host, id) in ids.into_iter().enumerate() {
+    let ingest = Ingest::start(pool.clone(), options);
+    let mut groups: Vec<Vec<Agent<Queue>>> = (0..tasks).map(|_| Vec::new()).collect();
+    for (host, agent) in ids.into_iter().enumerate() {
         let variants = (0..VARIANTS)
             .map(|v| support::request(0, &inventory(host, v)))
             .collect();
         groups[host % tasks].push(Agent {
-            id,
+            to: Queue {
+                ingest: ingest.clone(),
+                agent,
+            },
             sequence: 0,
             variants,
         });
     }
 
-    let ingest = Ingest::start(pool.clone(), options);
-    let first = run(&ingest, &mut groups, 1, |_| 0).await;
+    let first = closed_loop(&mut groups, 1, |_| 0).await;
     first.print("first report");
-    let changed = run(&ingest, &mut groups, changed_rounds, |round| {
+    let changed = closed_loop(&mut groups, changed_rounds, |round| {
         1 + round % (VARIANTS - 1)
     })
     .await;
     changed.print("changed reports");
     // The last changed round's variant, again and again.
-    let unchanged = run(&ingest, &mut groups, unchanged_rounds, move |_| {
+    let unchanged = closed_loop(&mut groups, unchanged_rounds, move |_| {
         1 + (changed_rounds.max(1) - 1) % (VARIANTS - 1)
     })
     .await;
@@ -354,24 +236,13 @@ async fn bench() {
     let changed_target = knob("BENCH_CHANGED_RATE", 1_000) as f64;
     let unchanged_target = knob("BENCH_UNCHANGED_RATE", 10_000) as f64;
     let next = changed_rounds;
-    let paced_changed = paced(
-        &ingest,
-        &mut groups,
-        changed_target,
-        changed_rounds,
-        |round| 1 + (next + round) % (VARIANTS - 1),
-    )
+    let paced_changed = paced(&mut groups, changed_target, changed_rounds, |round| {
+        1 + (next + round) % (VARIANTS - 1)
+    })
     .await;
     paced_changed.print(&format!("changed at {changed_target:.0}/s"));
     let last = 1 + (next + changed_rounds.max(1) - 1) % (VARIANTS - 1);
-    let paced_unchanged = paced(
-        &ingest,
-        &mut groups,
-        unchanged_target,
-        unchanged_rounds,
-        |_| last,
-    )
-    .await;
+    let paced_unchanged = paced(&mut groups, unchanged_target, unchanged_rounds, |_| last).await;
     paced_unchanged.print(&format!("unchanged at {unchanged_target:.0}/s"));
 
     let rows = dump(&pool).await;

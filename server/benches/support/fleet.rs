@@ -1,7 +1,8 @@
-//! What the ingest benchmarks share: the reports a fleet of workstations sends and the figures
-//! printed for a run.
+//! What the ingest benchmarks share: the reports a fleet of workstations sends, the two ways
+//! of sending them (closed-loop and paced) and the figures printed for a run.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tokenwatch_proto::v1;
@@ -100,4 +101,136 @@ impl Figures {
             self.cpu.as_secs_f64() * 1e6 / self.reports as f64,
         );
     }
+}
+
+/// Where an agent's reports go: the ingest queue, or the agent's own channel to the server.
+pub(crate) trait Destination: Clone + Send + Sync + 'static {
+    /// Send one report; whether the server found it changed.
+    fn send(&self, report: v1::ReportRequest) -> impl Future<Output = bool> + Send;
+}
+
+/// One agent as a caller holds it: where its reports go, its next sequence and its prepared
+/// reports.
+pub(crate) struct Agent<D> {
+    pub(crate) to: D,
+    pub(crate) sequence: u64,
+    pub(crate) variants: Vec<v1::ReportRequest>,
+}
+
+impl Figures {
+    fn empty(capacity: usize) -> Self {
+        Self {
+            reports: 0,
+            elapsed: Duration::ZERO,
+            latencies: Vec::with_capacity(capacity),
+            changed: 0,
+            cpu: Duration::ZERO,
+        }
+    }
+}
+
+/// Every caller (group) sends `rounds` reports for each of its agents, one agent's reports in
+/// order, each after the previous one's answer; `pick(round)` chooses the variant. The copy of
+/// each report is the agent's side and stays out of the latency.
+pub(crate) async fn closed_loop<D: Destination>(
+    groups: &mut Vec<Vec<Agent<D>>>,
+    rounds: usize,
+    pick: impl Fn(usize) -> usize + Copy + Send + 'static,
+) -> Figures {
+    let start = Instant::now();
+    let cpu = process_cpu();
+    let mut handles = Vec::new();
+    for mut group in std::mem::take(groups) {
+        handles.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(rounds * group.len());
+            let mut changed = 0;
+            for round in 0..rounds {
+                for agent in &mut group {
+                    agent.sequence += 1;
+                    let mut report = agent.variants[pick(round)].clone();
+                    report.sequence = agent.sequence;
+                    let t = Instant::now();
+                    changed += usize::from(agent.to.send(report).await);
+                    latencies.push(t.elapsed().as_micros() as u64);
+                }
+            }
+            (group, latencies, changed)
+        }));
+    }
+    let mut figures = Figures::empty(0);
+    for handle in handles {
+        let (group, latencies, changed) = handle.await.expect("task");
+        groups.push(group);
+        figures.reports += latencies.len();
+        figures.latencies.extend(latencies);
+        figures.changed += changed;
+    }
+    figures.elapsed = start.elapsed();
+    figures.cpu = process_cpu().saturating_sub(cpu);
+    figures
+}
+
+/// How long the paced sender sleeps at least when it is ahead.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Reports sent at `rate` per second whatever the answers, as a fleet's agents send them (not
+/// one after another's answer): `rounds` reports for each agent, round-robin. Latency counts
+/// from each report's due time, so a report sent late because the bench fell behind counts
+/// the wait.
+pub(crate) async fn paced<D: Destination>(
+    groups: &mut Vec<Vec<Agent<D>>>,
+    rate: f64,
+    rounds: usize,
+    pick: impl Fn(usize) -> usize,
+) -> Figures {
+    let tasks = groups.len().max(1);
+    let mut agents: Vec<Agent<D>> = std::mem::take(groups).into_iter().flatten().collect();
+    // Shared, so that each report is copied on its own task: one sender copying ten thousand
+    // reports a second would measure itself.
+    let variants: Vec<Vec<Arc<v1::ReportRequest>>> = agents
+        .iter()
+        .map(|a| a.variants.iter().cloned().map(Arc::new).collect())
+        .collect();
+    let start = tokio::time::Instant::now();
+    let cpu = process_cpu();
+    let mut handles = Vec::with_capacity(rounds * agents.len());
+    let mut n = 0_u32;
+    for round in 0..rounds {
+        for (agent, variants) in agents.iter_mut().zip(&variants) {
+            let due = start + Duration::from_secs_f64(f64::from(n) / rate);
+            n += 1;
+            // Whatever is due goes at once; a timer per report would cost more than the
+            // report at 10,000 a second.
+            if due > tokio::time::Instant::now() {
+                tokio::time::sleep_until(due.max(tokio::time::Instant::now() + TICK)).await;
+            } else {
+                // Behind: let the reports already sent run rather than pile more on.
+                tokio::task::yield_now().await;
+            }
+            agent.sequence += 1;
+            let variant = Arc::clone(&variants[pick(round)]);
+            let (to, sequence) = (agent.to.clone(), agent.sequence);
+            handles.push(tokio::spawn(async move {
+                let mut report = (*variant).clone();
+                report.sequence = sequence;
+                let changed = to.send(report).await;
+                (due.elapsed().as_micros() as u64, changed)
+            }));
+        }
+    }
+    let mut figures = Figures::empty(handles.len());
+    for handle in handles {
+        let (latency, changed) = handle.await.expect("task");
+        figures.reports += 1;
+        figures.latencies.push(latency);
+        figures.changed += usize::from(changed);
+    }
+    figures.elapsed = start.elapsed();
+    figures.cpu = process_cpu().saturating_sub(cpu);
+    // Back into as many groups as there were.
+    groups.extend((0..tasks).map(|_| Vec::new()));
+    for (i, agent) in agents.into_iter().enumerate() {
+        groups[i % tasks].push(agent);
+    }
+    figures
 }
