@@ -46,7 +46,7 @@ use tokenwatch_proto::v1;
 use tokenwatch_server::config::{Config, DatabaseUrl, Span};
 use tokenwatch_server::{db, pki, registry};
 
-use fleet::{Agent, Destination, VARIANTS, closed_loop, inventory, paced};
+use fleet::{Agent, Destination, VARIANTS, every_run, inventory};
 use launch::Launched;
 use scratch::{Scratch, knob};
 
@@ -167,33 +167,7 @@ async fn bench() {
         });
     }
 
-    let first = closed_loop(&mut groups, 1, |_| 0).await;
-    first.print("first report");
-    let changed = closed_loop(&mut groups, changed_rounds, |round| {
-        1 + round % (VARIANTS - 1)
-    })
-    .await;
-    changed.print("changed reports");
-    // The last changed round's variant, again and again.
-    let unchanged = closed_loop(&mut groups, unchanged_rounds, move |_| {
-        1 + (changed_rounds.max(1) - 1) % (VARIANTS - 1)
-    })
-    .await;
-    unchanged.print("unchanged reports");
-
-    // The same kinds of report at the rates to hold (1,000 changed and 10,000 unchanged a
-    // second), sent on time whatever the answers: the latency at that load.
-    let changed_target = knob("BENCH_CHANGED_RATE", 1_000) as f64;
-    let unchanged_target = knob("BENCH_UNCHANGED_RATE", 10_000) as f64;
-    let next = changed_rounds;
-    let paced_changed = paced(&mut groups, changed_target, changed_rounds, |round| {
-        1 + (next + round) % (VARIANTS - 1)
-    })
-    .await;
-    paced_changed.print(&format!("changed at {changed_target:.0}/s"));
-    let last = 1 + (next + changed_rounds.max(1) - 1) % (VARIANTS - 1);
-    let paced_unchanged = paced(&mut groups, unchanged_target, unchanged_rounds, |_| last).await;
-    paced_unchanged.print(&format!("unchanged at {unchanged_target:.0}/s"));
+    every_run(&mut groups, changed_rounds, unchanged_rounds).await;
 
     // The channels go first: a graceful stop waits for the connections to close.
     drop(groups);

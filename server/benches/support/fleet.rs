@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tokenwatch_proto::v1;
 
+use crate::scratch::knob;
 use crate::support;
 
 /// Distinct inventories per agent that changed reports cycle through.
@@ -233,4 +234,36 @@ pub(crate) async fn paced<D: Destination>(
         groups[i % tasks].push(agent);
     }
     figures
+}
+
+/// The runs both benchmarks print: each agent's first report, changed and unchanged reports
+/// closed-loop (the most the server takes), then the same kinds paced at the rates to hold
+/// (`BENCH_CHANGED_RATE`, 1,000/s, and `BENCH_UNCHANGED_RATE`, 10,000/s): the latency at
+/// that load.
+pub(crate) async fn every_run<D: Destination>(
+    groups: &mut Vec<Vec<Agent<D>>>,
+    changed_rounds: usize,
+    unchanged_rounds: usize,
+) -> Figures {
+    closed_loop(groups, 1, |_| 0).await.print("first report");
+    let changed = closed_loop(groups, changed_rounds, |round| 1 + round % (VARIANTS - 1)).await;
+    changed.print("changed reports");
+    // The last changed round's variant, again and again.
+    let last = 1 + (changed_rounds.max(1) - 1) % (VARIANTS - 1);
+    closed_loop(groups, unchanged_rounds, move |_| last)
+        .await
+        .print("unchanged reports");
+
+    let changed_target = knob("BENCH_CHANGED_RATE", 1_000) as f64;
+    let unchanged_target = knob("BENCH_UNCHANGED_RATE", 10_000) as f64;
+    paced(groups, changed_target, changed_rounds, |round| {
+        1 + (changed_rounds + round) % (VARIANTS - 1)
+    })
+    .await
+    .print(&format!("changed at {changed_target:.0}/s"));
+    let last = 1 + (2 * changed_rounds.max(1) - 1) % (VARIANTS - 1);
+    paced(groups, unchanged_target, unchanged_rounds, |_| last)
+        .await
+        .print(&format!("unchanged at {unchanged_target:.0}/s"));
+    changed
 }
