@@ -23,7 +23,7 @@ use tokenwatch_server::config::{AlertmanagerChannel, AlertsConfig, NotifyConfig,
 use tokenwatch_server::ingest::apply_report;
 use tokenwatch_server::metrics::Metrics;
 use tokenwatch_server::notify::outbox::Retry;
-use tokenwatch_server::notify::{Channels, Deliverer, Round};
+use tokenwatch_server::notify::{Channels, Deliverer};
 use uuid::Uuid;
 
 use self::real::{Received, Sink};
@@ -116,17 +116,7 @@ fn start_deliverer(pool: &PgPool, config: &NotifyConfig) -> (Deliverer, Arc<Chan
     (deliverer, channels)
 }
 
-/// One delivery round at `now`, waiting for the lock a stopped deliverer held (its session
-/// ends a moment after its connection is dropped).
-async fn step(deliverer: &mut Deliverer, now: DateTime<Utc>) -> Round {
-    for _ in 0..100 {
-        if let Some(round) = deliverer.step(now).await.unwrap() {
-            return round;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the deliverer lock stays taken");
-}
+use crate::support::deliver_round as step;
 
 /// Certificate 0 on the three hosts, ending ten days from now, fired (critical) by an
 /// evaluation days ago.

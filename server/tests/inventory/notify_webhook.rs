@@ -156,7 +156,7 @@ async fn a_webhook_gets_every_notification_once_signed_in_order_through_failures
     let sent_before_restart = round.sent + escalation.sent;
     drop(deliverer);
     let (mut restarted, _) = self::deliverer(&pool, &config);
-    assert_eq!(step(&mut restarted, critical).await.sent, 0);
+    assert_eq!(deliver_round(&mut restarted, critical).await.sent, 0);
     assert_eq!(
         about(&sink, &key),
         [

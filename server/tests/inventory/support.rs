@@ -298,3 +298,18 @@ pub(crate) async fn snapshot(pool: &PgPool) -> Vec<(String, String)> {
 pub(crate) async fn count(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
+
+/// One delivery round at `now`, waiting for the lock a dropped deliverer held: its session,
+/// and with it the lock, ends a moment after its connection is closed.
+pub(crate) async fn deliver_round(
+    deliverer: &mut tokenwatch_server::notify::Deliverer,
+    now: DateTime<Utc>,
+) -> tokenwatch_server::notify::Round {
+    for _ in 0..100 {
+        if let Some(round) = deliverer.step(now).await.unwrap() {
+            return round;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the deliverer lock stays taken");
+}

@@ -12,7 +12,7 @@ use tokenwatch_server::config::{AlertsConfig, Language, NotifyConfig};
 use tokenwatch_server::ingest::apply_report;
 use tokenwatch_server::metrics::Metrics;
 use tokenwatch_server::notify::outbox::{self, Retry};
-use tokenwatch_server::notify::{self, Channels, Deliverer, Round};
+use tokenwatch_server::notify::{self, Channels, Deliverer};
 
 use super::sink::{Mail, PASSWORD, TestCa, USER};
 use crate::support::*;
@@ -155,15 +155,7 @@ pub(super) fn deliverer(pool: &PgPool, config: &NotifyConfig) -> Deliverer {
 
 /// One delivery round at `now`. A deliverer just started may wait a moment for the lock that
 /// the one before it held until its connection closed.
-pub(super) async fn step(deliverer: &mut Deliverer, now: DateTime<Utc>) -> Round {
-    for _ in 0..100 {
-        if let Some(round) = deliverer.step(now).await.unwrap() {
-            return round;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the deliverer never got its lock");
-}
+pub(super) use crate::support::deliver_round as step;
 
 pub(super) async fn evaluate(pool: &PgPool, now: DateTime<Utc>) {
     alerts::evaluate(pool, now, &patient()).await.unwrap();
