@@ -174,20 +174,25 @@ async fn evaluate_on(
     let mut tx = db.begin().await?;
     // Two evaluations never interleave, whoever runs them (a CLI, a test, a second server
     // whose lock connection was replaced): the second waits and then sees the first's result.
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(LOCK_KEY + 1)
-        .execute(&mut *tx)
-        .await?;
-    // The fleet-wide statements are costly enough in the planner's eyes to be compiled
-    // (JIT), which took longer than running them: 0.4 s of a 0.6 s statement at 100,000 hosts.
-    sqlx::query("set local jit = off").execute(&mut *tx).await?;
-    if host.is_some() {
-        // Every scoped statement is driven by the host's ids through indexes, so one plan
-        // per statement serves all hosts; planning each anew cost more than running it.
-        sqlx::query("set local plan_cache_mode = force_generic_plan")
-            .execute(&mut *tx)
-            .await?;
-    }
+    //
+    // In the same round trip, this transaction's planner settings. The fleet-wide statements
+    // are costly enough in the planner's eyes to be compiled (JIT), which took longer than
+    // running them: 0.4 s of a 0.6 s statement at 100,000 hosts. Every scoped statement is
+    // driven by the host's ids through indexes, so one plan per statement serves all hosts;
+    // planning each anew cost more than running it.
+    let plans = if host.is_some() {
+        "force_generic_plan"
+    } else {
+        "auto"
+    };
+    sqlx::query(
+        "select pg_advisory_xact_lock($1), set_config('jit', 'off', true), \
+             set_config('plan_cache_mode', $2, true)",
+    )
+    .bind(LOCK_KEY + 1)
+    .bind(plans)
+    .execute(&mut *tx)
+    .await?;
     let started = std::time::Instant::now();
     let settings = settings.with_offices(&mut tx).await?;
     let scope = match host {

@@ -630,12 +630,15 @@ async fn findings(
                 loaded.decided.partly.insert(row.agent_id, list);
             }
         }
-        loaded.hosts.entry(row.agent_id).or_insert_with(|| Host {
-            agent_id: row.agent_id,
-            hostname: row.hostname,
-            office_id: row.office_id,
-            last_seen_at: row.last_seen_at,
-        });
+        // Scoped, the hosts come with their findings; the full evaluation loads every host.
+        if scope.is_some() {
+            loaded.hosts.entry(row.agent_id).or_insert_with(|| Host {
+                agent_id: row.agent_id,
+                hostname: row.hostname,
+                office_id: row.office_id,
+                last_seen_at: row.last_seen_at,
+            });
+        }
         loaded.findings.push(AgentFinding {
             agent_id: row.agent_id,
             code: row.code,
@@ -652,7 +655,7 @@ async fn findings(
 #[derive(Debug, Default)]
 struct LoadedFindings {
     findings: Vec<AgentFinding>,
-    /// The hosts of those findings.
+    /// The hosts of those findings (scoped only).
     hosts: HashMap<Uuid, Host>,
     decided: DecidedFindings,
 }
