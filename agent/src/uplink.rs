@@ -61,11 +61,16 @@ pub fn enrolment_client(server: &str, ca_pem: Option<Vec<u8>>) -> Result<Client,
         None => system_roots()?,
     };
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
-    client(server, tls)
+    channel(server, tls).map(AgentServiceClient::new)
 }
 
 /// A client for reporting and renewal: mutual TLS with the identity enrolment stored.
 pub fn agent_client(state: &StateDir, server: &str) -> Result<Client, UplinkError> {
+    agent_channel(state, server).map(AgentServiceClient::new)
+}
+
+/// The channel under [`agent_client`], for a caller that frames its own messages.
+pub fn agent_channel(state: &StateDir, server: &str) -> Result<Channel, UplinkError> {
     let ca = match state.read_optional(state::CA_FILE)? {
         Some(pem) => pem,
         None => system_roots()?,
@@ -76,10 +81,10 @@ pub fn agent_client(state: &StateDir, server: &str) -> Result<Client, UplinkErro
             state.read(state::CERT_FILE)?,
             state.read(state::KEY_FILE)?,
         ));
-    client(server, tls)
+    channel(server, tls)
 }
 
-fn client(server: &str, tls: ClientTlsConfig) -> Result<Client, UplinkError> {
+fn channel(server: &str, tls: ClientTlsConfig) -> Result<Channel, UplinkError> {
     let url_error = |reason: String| UplinkError::Url {
         url: server.to_owned(),
         reason,
@@ -95,7 +100,7 @@ fn client(server: &str, tls: ClientTlsConfig) -> Result<Client, UplinkError> {
         .map_err(UplinkError::Tls)?;
     // Lazy: the channel connects on first use and reconnects by itself after the server
     // comes back, so one client serves the whole life of the service.
-    Ok(AgentServiceClient::new(endpoint.connect_lazy()))
+    Ok(endpoint.connect_lazy())
 }
 
 fn system_roots() -> Result<Vec<u8>, UplinkError> {

@@ -15,6 +15,17 @@ pub mod v1 {
     include!("generated/tokenwatch.v1.rs");
 }
 
+/// The agent service's server side as the server implements it: the same service and methods,
+/// with `Report` taking a [`ReportEnvelope`] whose inventory is decoded only when needed.
+pub mod ingest {
+    #![allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
+    include!("generated/ingest/tokenwatch.v1.rs");
+}
+
+mod envelope;
+
+pub use envelope::{InventoryHead, ReportEnvelope};
+
 /// The encoded file descriptor set of `tokenwatch.v1`, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("generated/tokenwatch.v1.fds.bin");
 

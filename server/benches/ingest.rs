@@ -5,7 +5,7 @@
 //!
 //! Creates a fresh database `tokenwatch_bench_<pid>` beside the one `DATABASE_URL` names and
 //! drops it at the end. Reports go through the server's ingest queue ([`Ingest`]) as the gRPC
-//! handlers send them, minus TLS and decoding. Knobs: `BENCH_AGENTS` (1000), `BENCH_TASKS`
+//! handler hands them over, minus TLS and HTTP/2. Knobs: `BENCH_AGENTS` (1000), `BENCH_TASKS`
 //! (64 reporters in flight, each waiting for its answer before the next report),
 //! `BENCH_CHANGED_ROUNDS` (5), `BENCH_UNCHANGED_ROUNDS` (30), `BENCH_WRITERS` and `BENCH_BATCH`
 //! (the queue's defaults); `BENCH_KEEP_DATABASE` keeps the database for a look afterwards.
@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgPool, PgPoolCopyExt};
-use tokenwatch_proto::v1;
+use tokenwatch_proto::ReportEnvelope;
 use tokenwatch_server::db;
-use tokenwatch_server::ingest::{Ingest, IngestOptions};
+use tokenwatch_server::ingest::{Credential, Ingest, IngestOptions};
 use uuid::Uuid;
 
 use scratch::{Scratch, knob};
@@ -38,7 +38,7 @@ mod support;
 #[path = "support/fleet.rs"]
 mod fleet;
 
-use fleet::{Agent, Destination, VARIANTS, every_run, inventory};
+use fleet::{Agent, Destination, every_run, inventory};
 
 /// The tables one changed report writes rows to (besides `agents` and new identities).
 const ROW_TABLES: [&str; 9] = [
@@ -61,9 +61,11 @@ struct Queue {
 }
 
 impl Destination for Queue {
-    async fn send(&self, report: v1::ReportRequest) -> bool {
+    async fn send(&self, report: ReportEnvelope) -> bool {
+        // The serial every bench agent is registered with, checked as for a gRPC report.
+        let credential = Credential::Certificate("01".into());
         self.ingest
-            .apply(self.agent, report, Utc::now())
+            .apply(self.agent, credential, report, Utc::now())
             .await
             .expect("apply")
             .changed
@@ -136,6 +138,10 @@ async fn copy_ceiling(
     (start.elapsed(), written)
 }
 
+/// The server binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     scratch::run(bench());
 }
@@ -204,9 +210,7 @@ async fn bench() {
     let ingest = Ingest::start(pool.clone(), options);
     let mut groups: Vec<Vec<Agent<Queue>>> = (0..tasks).map(|_| Vec::new()).collect();
     for (host, agent) in ids.into_iter().enumerate() {
-        let variants = (0..VARIANTS)
-            .map(|v| support::request(0, &inventory(host, v)))
-            .collect();
+        let variants = fleet::variants(host);
         groups[host % tasks].push(Agent {
             to: Queue {
                 ingest: ingest.clone(),

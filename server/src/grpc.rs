@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokenwatch_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
+use tokenwatch_proto::ReportEnvelope;
+use tokenwatch_proto::ingest::agent_service_server::{AgentService, AgentServiceServer};
 use tokenwatch_proto::v1::{
-    EnrollRequest, EnrollResponse, RenewRequest, RenewResponse, ReportRequest, ReportResponse,
+    EnrollRequest, EnrollResponse, RenewRequest, RenewResponse, ReportResponse,
 };
 use tonic::codegen::http;
 use tonic::transport::server::TcpIncoming;
@@ -135,7 +136,7 @@ impl AgentService for AgentApi {
     #[tracing::instrument(level = "error", skip_all, fields(rpc = "Report", agent = tracing::field::Empty))]
     async fn report(
         &self,
-        request: Request<ReportRequest>,
+        request: Request<ReportEnvelope>,
     ) -> Result<Response<ReportResponse>, Status> {
         respond(report::report(self, request).await)
     }
@@ -202,6 +203,10 @@ impl From<GrpcError> for Status {
             GrpcError::Pki(error) => {
                 tracing::error!(message = "Certificate error.", %error);
                 Self::internal("internal error")
+            }
+            GrpcError::Ingest(error @ (IngestError::UnknownAgent | IngestError::Refused(_))) => {
+                tracing::warn!(message = "Refused agent.", reason = %error);
+                error.into()
             }
             GrpcError::Ingest(error) => {
                 tracing::warn!(message = "Report not applied.", %error);

@@ -11,8 +11,9 @@
 //! the same code.
 
 use chrono::{DateTime, Utc};
+use prost::bytes::Bytes;
 use sqlx::PgPool;
-use tokenwatch_proto::v1;
+use tokenwatch_proto::{ReportEnvelope, v1};
 use uuid::Uuid;
 
 mod batch;
@@ -58,6 +59,9 @@ pub enum IngestError {
     Invalid(String),
     #[error("unknown agent")]
     UnknownAgent,
+    /// A revoked agent, or a certificate that is no longer the agent's.
+    #[error("agent refused: {0}")]
+    Refused(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("the server is shutting down")]
@@ -68,7 +72,10 @@ impl From<IngestError> for tonic::Status {
     fn from(error: IngestError) -> Self {
         match error {
             IngestError::Invalid(reason) => Self::invalid_argument(reason),
-            IngestError::UnknownAgent => Self::permission_denied("unknown agent"),
+            // The reason stays in the server's log.
+            IngestError::UnknownAgent | IngestError::Refused(_) => {
+                Self::permission_denied("this agent is not allowed")
+            }
             IngestError::Database(error) => {
                 tracing::error!(message = "Storing a report failed.", %error);
                 Self::internal("the report could not be stored")
@@ -78,15 +85,29 @@ impl From<IngestError> for tonic::Status {
     }
 }
 
-/// A report as received. Only its envelope is checked on arrival; its inventory is checked
-/// when it is about to be stored. A report whose content hash is the stored one is not
-/// looked at further: nothing of its inventory is written.
+/// How the sender of a report was identified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// The serial (hex) of the client certificate the agent presented. It is checked against
+    /// the agent's row by the statement that applies the report, so a revocation or a renewal
+    /// counts from the next report on without a lookup of its own.
+    Certificate(String),
+    /// The caller has authorised the agent itself; the agent must still exist and not be
+    /// revoked.
+    Authorised,
+}
+
+/// A report as received. Only its envelope is checked on arrival; its inventory is decoded
+/// and checked when it is about to be stored. A report whose content hash is the stored one
+/// is not looked at further: nothing of its inventory is even decoded.
 #[derive(Clone, Debug)]
 pub(crate) struct Report {
     pub(crate) agent: Uuid,
+    pub(crate) credential: Credential,
     pub(crate) sequence: i64,
-    pub(crate) content_hash: Vec<u8>,
-    pub(crate) inventory: v1::Inventory,
+    pub(crate) content_hash: Bytes,
+    /// The encoded inventory.
+    pub(crate) inventory: Bytes,
     /// When the server received it.
     pub(crate) received: DateTime<Utc>,
 }
@@ -94,39 +115,55 @@ pub(crate) struct Report {
 impl Report {
     pub(crate) fn received(
         agent: Uuid,
-        report: v1::ReportRequest,
+        credential: Credential,
+        report: ReportEnvelope,
         received: DateTime<Utc>,
     ) -> Result<Self, IngestError> {
         validate::envelope(&report, received).map_err(IngestError::Invalid)?;
         let sequence = i64::try_from(report.sequence)
             .map_err(|_| IngestError::Invalid("sequence out of range".into()))?;
-        let Some(inventory) = report.inventory else {
-            return Err(IngestError::Invalid("the report has no inventory".into()));
-        };
         Ok(Self {
             agent,
+            credential,
             sequence,
             content_hash: report.content_hash,
-            inventory,
+            inventory: report.inventory.unwrap_or_default(),
             received,
         })
     }
 
-    /// Check the inventory before it is stored. Everything is checked before it is written: a
-    /// refused report writes nothing, not even its sequence number.
-    pub(crate) fn check(&self) -> Result<(), IngestError> {
-        validate::inventory(&self.inventory).map_err(IngestError::Invalid)
+    /// Decode and check the inventory before it is stored. Everything is checked before it
+    /// is written: a refused report writes nothing, not even its sequence number.
+    /// The error is the reason to give the agent.
+    pub(crate) fn inventory(&self) -> Result<v1::Inventory, String> {
+        let inventory = validate::decode(&self.inventory)?;
+        validate::inventory(&inventory)?;
+        Ok(inventory)
+    }
+
+    /// The serial the agent's row must admit, if any.
+    pub(crate) fn certificate_serial(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Certificate(serial) => Some(serial),
+            Credential::Authorised => None,
+        }
     }
 }
 
-/// Apply `report` from `agent`, received at `now`, alone in its own transaction.
+/// Apply `report` from `agent`, whom the caller has authorised, received at `now`, alone in its
+/// own transaction.
 pub async fn apply_report(
     pool: &PgPool,
     agent: Uuid,
     report: &v1::ReportRequest,
     now: DateTime<Utc>,
 ) -> Result<Applied, IngestError> {
-    let report = Report::received(agent, report.clone(), now)?;
+    let report = Report::received(
+        agent,
+        Credential::Authorised,
+        ReportEnvelope::of(report),
+        now,
+    )?;
     let mut outcomes = batch::apply(pool, std::slice::from_ref(&report)).await;
     outcomes.pop().unwrap_or(Err(IngestError::UnknownAgent))
 }

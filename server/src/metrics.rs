@@ -125,7 +125,9 @@ impl Metrics {
             Ok(applied) if applied.duplicate => "duplicate",
             Ok(applied) if applied.changed => "changed",
             Ok(_) => "unchanged",
-            Err(IngestError::Invalid(_) | IngestError::UnknownAgent) => "rejected",
+            Err(IngestError::Invalid(_) | IngestError::UnknownAgent | IngestError::Refused(_)) => {
+                "rejected"
+            }
             Err(IngestError::Database(_) | IngestError::Stopped) => "failed",
         };
         self.reports.get_or_create(&[("outcome", outcome)]).inc();

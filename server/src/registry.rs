@@ -37,6 +37,38 @@ pub struct AgentAuth {
     pub previous_certificate_until: Option<DateTime<Utc>>,
 }
 
+/// Which of the agent's certificates was presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Current,
+    /// Replaced by a renewal, still inside the grace period.
+    Previous,
+}
+
+impl AgentAuth {
+    /// Whether the certificate with `serial` (hex) lets this agent in at `now`: it must be the
+    /// agent's current certificate, or the one its last renewal replaced while the renewal
+    /// grace lasts, and the agent must not be revoked. The error is the reason, for the log.
+    pub fn admits(&self, serial: &str, now: DateTime<Utc>) -> Result<Standing, String> {
+        if let Some(at) = self.revoked_at {
+            return Err(format!("agent revoked at {at}"));
+        }
+        if self.certificate_serial == serial {
+            return Ok(Standing::Current);
+        }
+        let in_grace = self.previous_certificate_serial.as_deref() == Some(serial)
+            && self
+                .previous_certificate_until
+                .is_some_and(|until| now < until);
+        if in_grace {
+            return Ok(Standing::Previous);
+        }
+        Err(format!(
+            "certificate {serial} is not the agent's current one"
+        ))
+    }
+}
+
 /// A newly created enrolment secret: shown once.
 #[derive(Clone, Debug)]
 pub struct NewSecret {

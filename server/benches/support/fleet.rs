@@ -1,11 +1,10 @@
 //! What the ingest benchmarks share: the reports a fleet of workstations sends, the two ways
 //! of sending them (closed-loop and paced) and the figures printed for a run.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokenwatch_proto::v1;
+use tokenwatch_proto::{ReportEnvelope, v1};
 
 use crate::scratch::knob;
 use crate::support;
@@ -107,15 +106,23 @@ impl Figures {
 /// Where an agent's reports go: the ingest queue, or the agent's own channel to the server.
 pub(crate) trait Destination: Clone + Send + Sync + 'static {
     /// Send one report; whether the server found it changed.
-    fn send(&self, report: v1::ReportRequest) -> impl Future<Output = bool> + Send;
+    fn send(&self, report: ReportEnvelope) -> impl Future<Output = bool> + Send;
 }
 
 /// One agent as a caller holds it: where its reports go, its next sequence and its prepared
-/// reports.
+/// reports, encoded once (the bytes an agent sends, as its spool keeps them): what the
+/// senders spend per report is then next to nothing beside the server's work.
 pub(crate) struct Agent<D> {
     pub(crate) to: D,
     pub(crate) sequence: u64,
-    pub(crate) variants: Vec<v1::ReportRequest>,
+    pub(crate) variants: Vec<ReportEnvelope>,
+}
+
+/// Agent `host`'s prepared reports, one per variant.
+pub(crate) fn variants(host: usize) -> Vec<ReportEnvelope> {
+    (0..VARIANTS)
+        .map(|v| ReportEnvelope::of(&support::request(0, &inventory(host, v))))
+        .collect()
 }
 
 impl Figures {
@@ -131,8 +138,7 @@ impl Figures {
 }
 
 /// Every caller (group) sends `rounds` reports for each of its agents, one agent's reports in
-/// order, each after the previous one's answer; `pick(round)` chooses the variant. The copy of
-/// each report is the agent's side and stays out of the latency.
+/// order, each after the previous one's answer; `pick(round)` chooses the variant.
 pub(crate) async fn closed_loop<D: Destination>(
     groups: &mut Vec<Vec<Agent<D>>>,
     rounds: usize,
@@ -186,18 +192,12 @@ pub(crate) async fn paced<D: Destination>(
 ) -> Figures {
     let tasks = groups.len().max(1);
     let mut agents: Vec<Agent<D>> = std::mem::take(groups).into_iter().flatten().collect();
-    // Shared, so that each report is copied on its own task: one sender copying ten thousand
-    // reports a second would measure itself.
-    let variants: Vec<Vec<Arc<v1::ReportRequest>>> = agents
-        .iter()
-        .map(|a| a.variants.iter().cloned().map(Arc::new).collect())
-        .collect();
     let start = tokio::time::Instant::now();
     let cpu = process_cpu();
     let mut handles = Vec::with_capacity(rounds * agents.len());
     let mut n = 0_u32;
     for round in 0..rounds {
-        for (agent, variants) in agents.iter_mut().zip(&variants) {
+        for agent in &mut agents {
             let due = start + Duration::from_secs_f64(f64::from(n) / rate);
             n += 1;
             // Whatever is due goes at once; a timer per report would cost more than the
@@ -209,11 +209,10 @@ pub(crate) async fn paced<D: Destination>(
                 tokio::task::yield_now().await;
             }
             agent.sequence += 1;
-            let variant = Arc::clone(&variants[pick(round)]);
-            let (to, sequence) = (agent.to.clone(), agent.sequence);
+            let mut report = agent.variants[pick(round)].clone();
+            report.sequence = agent.sequence;
+            let to = agent.to.clone();
             handles.push(tokio::spawn(async move {
-                let mut report = (*variant).clone();
-                report.sequence = sequence;
                 let changed = to.send(report).await;
                 (due.elapsed().as_micros() as u64, changed)
             }));

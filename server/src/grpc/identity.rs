@@ -13,7 +13,7 @@ use uuid::Uuid;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::GrpcError;
-use crate::registry::AgentAuth;
+use crate::registry::{AgentAuth, Standing};
 
 /// The verified client certificate's agent.
 #[derive(Clone, Debug)]
@@ -22,14 +22,6 @@ pub(super) struct PeerIdentity {
     pub(super) serial: String,
     pub(super) not_before: DateTime<Utc>,
     pub(super) not_after: DateTime<Utc>,
-}
-
-/// Which of the agent's certificates was presented.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Standing {
-    Current,
-    /// Replaced by a renewal, still inside the grace period.
-    Previous,
 }
 
 impl PeerIdentity {
@@ -67,23 +59,8 @@ impl PeerIdentity {
         now: DateTime<Utc>,
     ) -> Result<Standing, GrpcError> {
         let auth = auth.ok_or_else(|| GrpcError::AgentDenied("unknown agent".into()))?;
-        if let Some(at) = auth.revoked_at {
-            return Err(GrpcError::AgentDenied(format!("agent revoked at {at}")));
-        }
-        if auth.certificate_serial == self.serial {
-            return Ok(Standing::Current);
-        }
-        let in_grace = auth.previous_certificate_serial.as_deref() == Some(self.serial.as_str())
-            && auth
-                .previous_certificate_until
-                .is_some_and(|until| now < until);
-        if in_grace {
-            return Ok(Standing::Previous);
-        }
-        Err(GrpcError::AgentDenied(format!(
-            "certificate {} is not the agent's current one",
-            self.serial
-        )))
+        auth.admits(&self.serial, now)
+            .map_err(GrpcError::AgentDenied)
     }
 
     /// When the agent should renew: once two thirds of the certificate's lifetime have passed.

@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokenwatch_proto::v1::{RenewRequest, RenewResponse};
 use tonic::Request;
 
-use super::identity::{PeerIdentity, Standing};
+use super::identity::PeerIdentity;
 use super::{AgentApi, GrpcError, timestamp};
 use crate::registry;
 
@@ -33,7 +33,7 @@ pub(super) async fn renew(
         now,
     )?;
     let (previous, until) = match (standing, auth) {
-        (Standing::Previous, Some(auth)) => (
+        (registry::Standing::Previous, Some(auth)) => (
             auth.previous_certificate_serial,
             auth.previous_certificate_until,
         ),

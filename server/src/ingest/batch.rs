@@ -13,8 +13,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use tokenwatch_proto::v1;
+
 use super::store::{self, Changed};
 use super::{Applied, IngestError, Report, sections};
+use crate::registry::AgentAuth;
 
 const CHANGED: Applied = Applied::CHANGED;
 const UNCHANGED: Applied = Applied::UNCHANGED;
@@ -30,10 +33,16 @@ pub(super) async fn apply(pool: &PgPool, reports: &[Report]) -> Vec<Outcome> {
         Ok(seen) => seen,
         Err(error) => return failed(reports.len(), &error),
     };
-    let rest: Vec<&Report> = reports
+    // Decoded here, outside the transaction and its row locks; only what is stored needs it.
+    let rest: Vec<Pending<'_>> = reports
         .iter()
         .filter(|r| !seen.contains(&r.agent))
+        .map(|report| Pending {
+            report,
+            inventory: report.inventory(),
+        })
         .collect();
+    let rest: Vec<&Pending<'_>> = rest.iter().collect();
     let mut rest_outcomes = if rest.is_empty() {
         Vec::new()
     } else {
@@ -99,33 +108,48 @@ where
     }
 }
 
-/// Record the reports whose content is the stored one and whose sequence is new: the agents
-/// they moved. Each row's own lock and re-check make this safe against a concurrent report of
-/// the same agent.
+/// Record the reports whose content is the stored one and whose sequence is new, from agents
+/// that admit the certificate presented: the agents they moved. Each row's own lock and
+/// re-check make this safe against a concurrent report of the same agent.
 async fn seen_again(pool: &PgPool, reports: &[Report]) -> Result<HashSet<Uuid>, sqlx::Error> {
     let agents: Vec<Uuid> = reports.iter().map(|r| r.agent).collect();
     let sequences: Vec<i64> = reports.iter().map(|r| r.sequence).collect();
-    let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_slice()).collect();
+    let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_ref()).collect();
     let received: Vec<DateTime<Utc>> = reports.iter().map(|r| r.received).collect();
+    let serials: Vec<Option<&str>> = reports.iter().map(Report::certificate_serial).collect();
+    // The certificate test is `AgentAuth::admits`; whatever it refuses is left to the
+    // transaction, which gives the reason.
     let moved: Vec<Uuid> = sqlx::query_scalar(
         "update agents g set last_seen_at = u.at, last_sequence = u.seq \
-         from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[]) \
-             as u(id, seq, hash, at) \
+         from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[], $5::text[]) \
+             as u(id, seq, hash, at, serial) \
          where g.id = u.id and g.revoked_at is null and g.last_sequence < u.seq \
              and g.content_sha256 = u.hash \
+             and (u.serial is null or g.certificate_serial = u.serial \
+                 or (g.previous_certificate_serial = u.serial \
+                     and u.at < g.previous_certificate_until)) \
          returning g.id",
     )
     .bind(&agents)
     .bind(&sequences)
     .bind(&hashes)
     .bind(&received)
+    .bind(&serials)
     .fetch_all(pool)
     .await?;
     Ok(moved.into_iter().collect())
 }
 
+/// A report [`seen_again`] did not settle, with its inventory decoded and checked.
+struct Pending<'a> {
+    report: &'a Report,
+    /// The inventory, or why it was refused.
+    inventory: Result<v1::Inventory, String>,
+}
+
 /// An agent's stored state, read under its row lock.
 struct Stored {
+    auth: AgentAuth,
     last_sequence: i64,
     same_content: bool,
     last_seen: Option<DateTime<Utc>>,
@@ -133,33 +157,53 @@ struct Stored {
     sections: Option<serde_json::Value>,
 }
 
+/// Whether `report`'s credential still lets its agent in.
+fn admitted(report: &Report, auth: &AgentAuth) -> Result<(), IngestError> {
+    match (report.certificate_serial(), auth.revoked_at) {
+        (Some(serial), _) => auth
+            .admits(serial, report.received)
+            .map(drop)
+            .map_err(IngestError::Refused),
+        (None, Some(at)) => Err(IngestError::Refused(format!("agent revoked at {at}"))),
+        (None, None) => Ok(()),
+    }
+}
+
 /// Apply the reports [`seen_again`] did not settle, in one transaction.
 async fn apply_in_transaction(
     pool: &PgPool,
-    reports: &[&Report],
+    pending: &[&Pending<'_>],
 ) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let stored = lock(&mut tx, reports).await?;
-    let mut outcomes = Vec::with_capacity(reports.len());
+    let stored = lock(&mut tx, pending).await?;
+    let mut outcomes = Vec::with_capacity(pending.len());
     let mut moved: Vec<&Report> = Vec::new();
     let mut changed: Vec<Changed<'_>> = Vec::new();
-    for &report in reports {
-        outcomes.push(match stored.get(&report.agent) {
-            None => Err(IngestError::UnknownAgent),
-            Some(s) if report.sequence <= s.last_sequence => Ok(DUPLICATE),
+    for &&Pending {
+        report,
+        ref inventory,
+    } in pending
+    {
+        let stored = stored
+            .get(&report.agent)
+            .ok_or(IngestError::UnknownAgent)
+            .and_then(|s| admitted(report, &s.auth).map(|()| s));
+        outcomes.push(match stored {
+            Err(refused) => Err(refused),
+            Ok(s) if report.sequence <= s.last_sequence => Ok(DUPLICATE),
             // Another server process stored this content meanwhile.
-            Some(s) if s.same_content => {
+            Ok(s) if s.same_content => {
                 moved.push(report);
                 Ok(UNCHANGED)
             }
-            Some(s) => match report.check() {
-                Err(refused) => Err(refused),
-                Ok(()) => {
+            Ok(s) => match inventory {
+                Err(reason) => Err(IngestError::Invalid(reason.clone())),
+                Ok(inventory) => {
                     moved.push(report);
-                    let hashes = sections::hashes(&report.inventory);
+                    let hashes = sections::hashes(inventory);
                     changed.push(Changed {
                         agent: report.agent,
-                        inventory: &report.inventory,
+                        inventory,
                         received: report.received,
                         previous_seen: s.last_seen,
                         write: sections::differing(s.sections.as_ref(), &hashes),
@@ -183,7 +227,7 @@ async fn apply_in_transaction(
         .bind(
             moved
                 .iter()
-                .map(|r| r.content_hash.as_slice())
+                .map(|r| r.content_hash.as_ref())
                 .collect::<Vec<_>>(),
         )
         .bind(moved.iter().map(|r| r.received).collect::<Vec<_>>())
@@ -197,26 +241,40 @@ async fn apply_in_transaction(
     Ok(outcomes)
 }
 
-/// An agent's id, last sequence, whether the report's hash is the stored one, last-seen time
-/// and its host's list hashes as JSON text.
-type StoredRow = (Uuid, i64, bool, Option<DateTime<Utc>>, Option<String>);
+/// An agent's row as [`lock`] reads it.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    id: Uuid,
+    #[sqlx(flatten)]
+    auth: AgentAuth,
+    last_sequence: i64,
+    /// Whether the report's hash is the stored one.
+    same_content: bool,
+    last_seen_at: Option<DateTime<Utc>>,
+    /// The host's list hashes, as JSON text.
+    sections: Option<String>,
+}
 
-/// Lock the reporting agents' rows, in id order, and read what is stored for them. Revoked
-/// and unknown agents are absent from the answer. `no key update`: the alert evaluation holds
-/// key-share locks on the agents its alert rows reference, in its own order; a plain `for
-/// update` would wait for those and could deadlock with it.
+/// Lock the reporting agents' rows, in id order, and read what is stored for them. Unknown
+/// agents are absent from the answer. `no key update`: the alert evaluation holds key-share
+/// locks on the agents its alert rows reference, in its own order; a plain `for update` would
+/// wait for those and could deadlock with it.
 async fn lock(
     conn: &mut PgConnection,
-    reports: &[&Report],
+    pending: &[&Pending<'_>],
 ) -> Result<HashMap<Uuid, Stored>, sqlx::Error> {
-    let agents: Vec<Uuid> = reports.iter().map(|r| r.agent).collect();
-    let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_slice()).collect();
+    let agents: Vec<Uuid> = pending.iter().map(|p| p.report.agent).collect();
+    let hashes: Vec<&[u8]> = pending
+        .iter()
+        .map(|p| p.report.content_hash.as_ref())
+        .collect();
     let rows: Vec<StoredRow> = sqlx::query_as(
-        "select g.id, g.last_sequence, g.content_sha256 is not distinct from u.hash, \
-             g.last_seen_at, h.section_sha256::text \
+        "select g.id, g.revoked_at, g.certificate_serial, g.previous_certificate_serial, \
+             g.previous_certificate_until, g.last_sequence, \
+             g.content_sha256 is not distinct from u.hash as same_content, \
+             g.last_seen_at, h.section_sha256::text as sections \
          from agents g join unnest($1::uuid[], $2::bytea[]) as u(id, hash) on u.id = g.id \
          left join hosts h on h.agent_id = g.id \
-         where g.revoked_at is null \
          order by g.id for no key update of g",
     )
     .bind(&agents)
@@ -225,18 +283,17 @@ async fn lock(
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(agent, last_sequence, same_content, last_seen, sections)| {
-                (
-                    agent,
-                    Stored {
-                        last_sequence,
-                        same_content,
-                        last_seen,
-                        sections: sections.and_then(|s| serde_json::from_str(&s).ok()),
-                    },
-                )
-            },
-        )
+        .map(|row| {
+            (
+                row.id,
+                Stored {
+                    auth: row.auth,
+                    last_sequence: row.last_sequence,
+                    same_content: row.same_content,
+                    last_seen: row.last_seen_at,
+                    sections: row.sections.and_then(|s| serde_json::from_str(&s).ok()),
+                },
+            )
+        })
         .collect())
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use tokenwatch_proto::v1;
+use tokenwatch_proto::{ReportEnvelope, v1};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{Applied, IngestError, Report, batch};
+use super::{Applied, Credential, IngestError, Report, batch};
 
 /// Longest a writer waits for a batch to fill while another writer is busy.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(3);
@@ -66,15 +66,17 @@ impl Ingest {
         Self { jobs }
     }
 
-    /// Store `report` from `agent`, received at `now`, with the next batch.
+    /// Store `report` from `agent`, identified by `credential`, received at `now`, with the
+    /// next batch.
     pub async fn apply(
         &self,
         agent: Uuid,
-        report: v1::ReportRequest,
+        credential: Credential,
+        report: ReportEnvelope,
         now: DateTime<Utc>,
     ) -> Result<Applied, IngestError> {
         // The envelope is checked on the caller's task: the dispatcher only gathers.
-        let report = Report::received(agent, report, now)?;
+        let report = Report::received(agent, credential, report, now)?;
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { report, reply })
@@ -84,7 +86,8 @@ impl Ingest {
     }
 }
 
-/// Validate `reports` (agent, report, received) and store the valid ones in as few
+/// Validate `reports` (agent, report, received) of agents the caller has authorised and
+/// store the valid ones in as few
 /// transactions as their agents allow (one per report of the same agent), in order: what the
 /// queue does under load, on demand. The outcome of each, in order.
 pub async fn apply_together(
@@ -95,7 +98,8 @@ pub async fn apply_together(
     let mut waiting = VecDeque::new();
     for (agent, report, received) in reports {
         let (reply, answer) = oneshot::channel();
-        match Report::received(agent, report, received) {
+        let envelope = ReportEnvelope::of(&report);
+        match Report::received(agent, Credential::Authorised, envelope, received) {
             Ok(report) => waiting.push_back(Job { report, reply }),
             Err(error) => {
                 let _ = reply.send(Err(error));
@@ -196,9 +200,10 @@ mod tests {
         Job {
             report: Report {
                 agent,
+                credential: Credential::Authorised,
                 sequence,
-                content_hash: Vec::new(),
-                inventory: v1::Inventory::default(),
+                content_hash: Default::default(),
+                inventory: Default::default(),
                 received: DateTime::UNIX_EPOCH,
             },
             reply: oneshot::channel().0,

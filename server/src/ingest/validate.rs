@@ -4,8 +4,9 @@
 use std::fmt::Arguments;
 
 use chrono::{DateTime, Duration, Utc};
+use prost::Message;
 use prost_types::Timestamp;
-use tokenwatch_proto::v1;
+use tokenwatch_proto::{InventoryHead, ReportEnvelope, v1};
 
 /// The only inventory schema this server stores.
 pub(crate) const SCHEMA: &str = "tokenwatch.inventory/v1";
@@ -28,14 +29,15 @@ const LATEST_SECONDS: i64 = 7_258_118_400;
 /// Check `report` received at `now`; the error is the reason to give the agent.
 #[cfg(test)]
 pub(crate) fn validate(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result<(), String> {
-    envelope(report, now)?;
+    envelope(&ReportEnvelope::of(report), now)?;
     inventory(report.inventory.as_ref().expect("checked"))
 }
 
 /// Check what every report must get right before it is looked at: an inventory of this
-/// schema, a storable sequence, a hash and a plausible collection time.
-pub(crate) fn envelope(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result<(), String> {
-    let Some(inventory) = &report.inventory else {
+/// schema, a storable sequence, a hash and a plausible collection time. Only the inventory's
+/// leading fields are read.
+pub(crate) fn envelope(report: &ReportEnvelope, now: DateTime<Utc>) -> Result<(), String> {
+    let Some(encoded) = &report.inventory else {
         return Err("the report has no inventory".into());
     };
     if i64::try_from(report.sequence).is_err() {
@@ -44,6 +46,7 @@ pub(crate) fn envelope(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result
     if report.content_hash.len() > 64 {
         return Err("content_hash is longer than 64 bytes".into());
     }
+    let inventory = InventoryHead::decode(encoded.as_ref()).map_err(undecodable)?;
     if inventory.schema != SCHEMA {
         return Err(format!(
             "schema is {:?}, expected {SCHEMA:?}",
@@ -62,6 +65,15 @@ pub(crate) fn envelope(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result
         }
     }
     Ok(())
+}
+
+/// The whole inventory of a report about to be stored.
+pub(crate) fn decode(encoded: &[u8]) -> Result<v1::Inventory, String> {
+    v1::Inventory::decode(encoded).map_err(undecodable)
+}
+
+fn undecodable(error: prost::DecodeError) -> String {
+    format!("the inventory cannot be decoded: {error}")
 }
 
 /// Check the rest of an inventory about to be stored.

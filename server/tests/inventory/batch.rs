@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
-use tokenwatch_proto::v1;
+use tokenwatch_proto::{ReportEnvelope, v1};
 use tokenwatch_server::ingest::{
-    Applied, Ingest, IngestError, IngestOptions, apply_report, apply_together,
+    Applied, Credential, Ingest, IngestError, IngestOptions, apply_report, apply_together,
 };
 use uuid::Uuid;
 
@@ -166,6 +166,7 @@ async fn each_report_in_a_batch_gets_its_own_answer(pool: PgPool) {
             Ok(a) if *a == UNCHANGED => "unchanged".into(),
             Ok(a) if *a == DUPLICATE => "duplicate".into(),
             Err(IngestError::UnknownAgent) => "unknown".into(),
+            Err(IngestError::Refused(_)) => "refused".into(),
             Err(IngestError::Invalid(_)) => "invalid".into(),
             other => format!("{other:?}"),
         })
@@ -176,7 +177,7 @@ async fn each_report_in_a_batch_gets_its_own_answer(pool: PgPool) {
             "changed",
             "unchanged",
             "duplicate",
-            "unknown",
+            "refused",
             "unknown",
             "invalid",
             "changed"
@@ -277,7 +278,9 @@ async fn the_queue_answers_many_concurrent_reporters(pool: PgPool) {
             for (sequence, round) in [(1, 0), (2, 0), (3, 1)] {
                 let at = base() + Duration::minutes(sequence);
                 let report = request(sequence as u64, &inventory(i, round));
-                answers.push(ingest.apply(a, report, at).await.unwrap());
+                let envelope = ReportEnvelope::of(&report);
+                let credential = Credential::Certificate("01".into());
+                answers.push(ingest.apply(a, credential, envelope, at).await.unwrap());
             }
             answers
         }));

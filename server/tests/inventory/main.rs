@@ -6,6 +6,7 @@
 
 mod alerts;
 mod batch;
+mod credentials;
 mod findings;
 mod gone;
 mod history;
