@@ -5,8 +5,8 @@
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p tokenwatch-server --bench grpc_ingest
 //!
 //! Creates a fresh database `tokenwatch_grpc_bench_<pid>` beside the one `DATABASE_URL` names
-//! and drops it at the end. The server runs in this process (`tokenwatch_server::run`, as the
-//! server tests start it) with its own data dir, and so its own CA and certificates. Agents
+//! and drops it at the end. The server is the `tokenwatch-server serve` binary in a process of
+//! its own, with its own config and data dir, and so its own CA and certificates. Agents
 //! enrol through `Enroll` with an enrolment secret, as `tokenwatch-agent enroll` does, and
 //! each then reports on its own mutual-TLS channel, its first report paying for the handshake.
 //! The agents' reports are encoded once beforehand and sent as those bytes, the way a spool
@@ -21,9 +21,14 @@
 //! `BENCH_UNCHANGED_ROUNDS` (30), `BENCH_CONNECTIONS` (the server's database connections, its
 //! default); `BENCH_KEEP_DATABASE` keeps the database for a look afterwards. After those
 //! closed-loop runs the same reports are sent open-loop at `BENCH_CHANGED_RATE` (1,000/s) and
-//! `BENCH_UNCHANGED_RATE` (10,000/s), for the latency at that load. The CPU figure is this
-//! whole process: the server, its TLS and the agents' side of each call. Prints figures,
-//! asserts nothing about speed: on a shared machine they are noisy.
+//! `BENCH_UNCHANGED_RATE` (10,000/s), for the latency at that load.
+//!
+//! The agents share the machine's cores with the server and PostgreSQL, so each run also
+//! splits its CPU time per report: the agents (this process), the server process, and
+//! PostgreSQL with whatever else ran (the machine's busy time less the two). The cores over
+//! what the server and PostgreSQL spend per report is what the machine would take with the
+//! agents elsewhere. Prints figures, asserts nothing about speed: on a shared machine they are
+//! noisy.
 
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
@@ -40,7 +45,9 @@ mod fleet;
 #[path = "../tests/common/launch.rs"]
 mod launch;
 
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use tokenwatch_agent::enroll::{EnrollConfig, enroll};
 use tokenwatch_agent::state::StateDir;
@@ -54,7 +61,6 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic_prost::ProstCodec;
 
 use fleet::{Agent, Destination, every_run};
-use launch::Launched;
 use scratch::{Scratch, knob};
 
 /// Enrolments in flight at once: each is a TLS handshake, a key and a certificate to sign.
@@ -88,6 +94,62 @@ fn main() {
     scratch::run(bench());
 }
 
+/// `tokenwatch-server serve`, the binary this package builds, as its own process.
+struct ServerProcess {
+    child: tokio::process::Child,
+}
+
+impl ServerProcess {
+    /// Start the server with `config`, written into `dir`, and wait until `/readyz` answers.
+    async fn start(config: &Config, dir: &Path) -> Self {
+        let path = dir.join("server.toml");
+        std::fs::write(&path, toml::to_string(config).expect("config as TOML")).expect("config");
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
+            .arg("--config")
+            .arg(&path)
+            .arg("serve")
+            .env("TOKENWATCH_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server starts");
+        let pid = child.id().expect("a running server");
+        fleet::SERVER_PROCESS.set(pid).expect("one server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the server stopped during start-up: {status}");
+            }
+            if matches!(launch::http_get(config.http.listen, "/readyz").await, Ok((200, _))) {
+                return Self { child };
+            }
+            assert!(Instant::now() < deadline, "the server did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stop the server as its service manager would, and check that it stopped cleanly.
+    async fn stop(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "SIGTERM to the server");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the server stops within 30 s")
+            .expect("wait");
+        assert!(status.success(), "the server stopped with {status}");
+    }
+}
+
+/// A free port of 127.0.0.1, for the server process to bind.
+fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
 async fn bench() {
     let agents = knob("BENCH_AGENTS", 200).max(1);
     let tasks = knob("BENCH_TASKS", 64).clamp(1, agents);
@@ -107,11 +169,10 @@ async fn bench() {
     config.agents.report_interval = Span::from_secs(1);
     config.agents.report_burst = u32::MAX;
     let connections = config.database.max_connections;
-    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let server = Launched::start(config, grpc).await;
-    let url = format!("https://localhost:{}", server.grpc.port());
+    config.grpc.listen = free_address();
+    config.http.listen = free_address();
+    let server = ServerProcess::start(&config, data.path()).await;
+    let url = format!("https://localhost:{}", config.grpc.listen.port());
 
     let pool = db::connect(&scratch.url, 2).await.unwrap();
     let version: String = sqlx::query_scalar("show server_version")
@@ -184,7 +245,7 @@ async fn bench() {
 
     // The channels go first: a graceful stop waits for the connections to close.
     drop(groups);
-    server.stop().await.expect("the server stops cleanly");
+    server.stop().await;
     pool.close().await;
     scratch.finish().await;
 }

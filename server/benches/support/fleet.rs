@@ -1,6 +1,7 @@
 //! What the ingest benchmarks share: the reports a fleet of workstations sends, the two ways
 //! of sending them (closed-loop and paced) and the figures printed for a run.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -58,14 +59,74 @@ pub(crate) struct Figures {
     pub(crate) elapsed: Duration,
     pub(crate) latencies: Vec<u64>,
     pub(crate) changed: usize,
-    /// CPU time this process (validation, queue, encoding, the runtime) spent meanwhile.
-    pub(crate) cpu: Duration,
+    /// CPU time spent meanwhile.
+    pub(crate) cpu: Cpu,
 }
 
-/// User plus system CPU time of this process so far, from `/proc/self/stat` (clock ticks of
-/// 10 ms).
-pub(crate) fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// The server process, when it runs apart from the bench: its CPU time is counted on its own.
+pub(crate) static SERVER_PROCESS: OnceLock<u32> = OnceLock::new();
+
+/// CPU time so far: of this process (the senders, and the server when it runs inside), of the
+/// server process when it runs apart, and of the whole machine (PostgreSQL is the rest).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Cpu {
+    this: Duration,
+    server: Option<Duration>,
+    machine: Duration,
+}
+
+impl Cpu {
+    pub(crate) fn now() -> Self {
+        Self {
+            this: process_cpu("self"),
+            server: SERVER_PROCESS.get().map(|pid| process_cpu(&pid.to_string())),
+            machine: machine_cpu(),
+        }
+    }
+
+    /// What was spent since `start`.
+    pub(crate) fn since(start: Self) -> Self {
+        let now = Self::now();
+        Self {
+            this: now.this.saturating_sub(start.this),
+            server: now
+                .server
+                .zip(start.server)
+                .map(|(now, start)| now.saturating_sub(start)),
+            machine: now.machine.saturating_sub(start.machine),
+        }
+    }
+
+    /// Per report, in microseconds: a line for the figures.
+    fn describe(&self, reports: usize) -> String {
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / reports.max(1) as f64;
+        let rest = |known: Duration| per(self.machine.saturating_sub(known));
+        match self.server {
+            Some(server) => {
+                let database = rest(self.this + server);
+                // What this machine would take with the agents elsewhere: its cores over what
+                // the server and PostgreSQL spend per report.
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let capacity = cores as f64 * 1e6 / (per(server) + database);
+                format!(
+                    "CPU per report: agents {:.0} µs, server {:.0} µs, PostgreSQL and the rest {database:.0} µs; server side alone would take ~{capacity:.0}/s",
+                    per(self.this),
+                    per(server),
+                )
+            }
+            None => format!(
+                "CPU per report: this process {:.0} µs, PostgreSQL and the rest {:.0} µs",
+                per(self.this),
+                rest(self.this),
+            ),
+        }
+    }
+}
+
+/// User plus system CPU time of process `pid` (or `self`) so far, from `/proc/<pid>/stat`
+/// (clock ticks of 10 ms).
+fn process_cpu(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -81,6 +142,29 @@ pub(crate) fn process_cpu() -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
+/// Busy CPU time of the whole machine so far, all cores, from the first line of `/proc/stat`:
+/// everything but idle and I/O wait.
+fn machine_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    Duration::from_millis(busy * 10)
+}
+
 impl Figures {
     pub(crate) fn print(&self, what: &str) {
         let mut l = self.latencies.clone();
@@ -90,7 +174,7 @@ impl Figures {
             l[i] as f64 / 1000.0
         };
         println!(
-            "{what:<22} {:>6} reports in {:>6.2} s = {:>8.0} reports/s   p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} changed; {:.0} µs CPU per report in this process)",
+            "{what:<22} {:>6} reports in {:>6.2} s = {:>8.0} reports/s   p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} changed)",
             self.reports,
             self.elapsed.as_secs_f64(),
             self.reports as f64 / self.elapsed.as_secs_f64(),
@@ -98,8 +182,8 @@ impl Figures {
             pct(0.99),
             pct(1.0),
             self.changed,
-            self.cpu.as_secs_f64() * 1e6 / self.reports as f64,
         );
+        println!("{:<22} {}", "", self.cpu.describe(self.reports));
     }
 }
 
@@ -132,7 +216,7 @@ impl Figures {
             elapsed: Duration::ZERO,
             latencies: Vec::with_capacity(capacity),
             changed: 0,
-            cpu: Duration::ZERO,
+            cpu: Cpu::default(),
         }
     }
 }
@@ -145,7 +229,7 @@ pub(crate) async fn closed_loop<D: Destination>(
     pick: impl Fn(usize) -> usize + Copy + Send + 'static,
 ) -> Figures {
     let start = Instant::now();
-    let cpu = process_cpu();
+    let cpu = Cpu::now();
     let mut handles = Vec::new();
     for mut group in std::mem::take(groups) {
         handles.push(tokio::spawn(async move {
@@ -173,7 +257,7 @@ pub(crate) async fn closed_loop<D: Destination>(
         figures.changed += changed;
     }
     figures.elapsed = start.elapsed();
-    figures.cpu = process_cpu().saturating_sub(cpu);
+    figures.cpu = Cpu::since(cpu);
     figures
 }
 
@@ -193,7 +277,7 @@ pub(crate) async fn paced<D: Destination>(
     let tasks = groups.len().max(1);
     let mut agents: Vec<Agent<D>> = std::mem::take(groups).into_iter().flatten().collect();
     let start = tokio::time::Instant::now();
-    let cpu = process_cpu();
+    let cpu = Cpu::now();
     let mut handles = Vec::with_capacity(rounds * agents.len());
     let mut n = 0_u32;
     for round in 0..rounds {
@@ -226,7 +310,7 @@ pub(crate) async fn paced<D: Destination>(
         figures.changed += usize::from(changed);
     }
     figures.elapsed = start.elapsed();
-    figures.cpu = process_cpu().saturating_sub(cpu);
+    figures.cpu = Cpu::since(cpu);
     // Back into as many groups as there were.
     groups.extend((0..tasks).map(|_| Vec::new()));
     for (i, agent) in agents.into_iter().enumerate() {

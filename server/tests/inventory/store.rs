@@ -319,7 +319,7 @@ async fn unknown_and_revoked_agents_are_refused(pool: PgPool) {
     let before = snapshot(&pool).await;
     let revoked = apply_report(&pool, agent, &report, base()).await;
     assert!(
-        matches!(revoked, Err(IngestError::UnknownAgent)),
+        matches!(&revoked, Err(IngestError::Refused(reason)) if reason.contains("revoked")),
         "{revoked:?}"
     );
     assert_eq!(snapshot(&pool).await, before);
