@@ -16,11 +16,12 @@
 //! `agents.report_burst` unbounded): agents send a report every few milliseconds here, not
 //! every few minutes, and a refusal would measure the limit rather than the ingest.
 //!
-//! Knobs: `BENCH_AGENTS` (200), `BENCH_TASKS` (64 callers in flight, each waiting for its
-//! answer before the next report, one agent's reports in order), `BENCH_CHANGED_ROUNDS` (5),
+//! Knobs: `BENCH_AGENTS` (1,000, enough for the paced rates with one report in flight per
+//! agent), `BENCH_TASKS` (64 callers in flight, each waiting for its answer before the next
+//! report, one agent's reports in order), `BENCH_CHANGED_ROUNDS` (5),
 //! `BENCH_UNCHANGED_ROUNDS` (30), `BENCH_CONNECTIONS` (the server's database connections, its
 //! default); `BENCH_KEEP_DATABASE` keeps the database for a look afterwards. After those
-//! closed-loop runs the same reports are sent open-loop at `BENCH_CHANGED_RATE` (1,000/s) and
+//! closed-loop runs the same reports fall due at `BENCH_CHANGED_RATE` (1,000/s) and
 //! `BENCH_UNCHANGED_RATE` (10,000/s), for the latency at that load.
 //!
 //! The agents share the machine's cores with the server and PostgreSQL, so each run also
@@ -119,7 +120,10 @@ impl ServerProcess {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the server stopped during start-up: {status}");
             }
-            if matches!(launch::http_get(config.http.listen, "/readyz").await, Ok((200, _))) {
+            if matches!(
+                launch::http_get(config.http.listen, "/readyz").await,
+                Ok((200, _))
+            ) {
                 return Self { child };
             }
             assert!(Instant::now() < deadline, "the server did not become ready");
@@ -151,7 +155,7 @@ fn free_address() -> SocketAddr {
 }
 
 async fn bench() {
-    let agents = knob("BENCH_AGENTS", 200).max(1);
+    let agents = knob("BENCH_AGENTS", 1000).max(1);
     let tasks = knob("BENCH_TASKS", 64).clamp(1, agents);
     let changed_rounds = knob("BENCH_CHANGED_ROUNDS", 5);
     let unchanged_rounds = knob("BENCH_UNCHANGED_ROUNDS", 30);

@@ -10,7 +10,7 @@
 //! `BENCH_CHANGED_ROUNDS` (5), `BENCH_UNCHANGED_ROUNDS` (30), `BENCH_WRITERS` and `BENCH_BATCH`
 //! (the queue's defaults); `BENCH_KEEP_DATABASE` keeps the database for a look afterwards.
 //! After those closed-loop runs (each reporter waits for its answer: the most the ingest takes),
-//! the same reports are sent open-loop at `BENCH_CHANGED_RATE` (1,000/s) and
+//! the same reports fall due at `BENCH_CHANGED_RATE` (1,000/s) and
 //! `BENCH_UNCHANGED_RATE` (10,000/s), for the latency at that load. Prints figures, asserts
 //! nothing about speed: on a shared machine they are noisy.
 

@@ -79,7 +79,9 @@ impl Cpu {
     pub(crate) fn now() -> Self {
         Self {
             this: process_cpu("self"),
-            server: SERVER_PROCESS.get().map(|pid| process_cpu(&pid.to_string())),
+            server: SERVER_PROCESS
+                .get()
+                .map(|pid| process_cpu(&pid.to_string())),
             machine: machine_cpu(),
         }
     }
@@ -264,10 +266,12 @@ pub(crate) async fn closed_loop<D: Destination>(
 /// How long the paced sender sleeps at least when it is ahead.
 const TICK: Duration = Duration::from_millis(1);
 
-/// Reports sent at `rate` per second whatever the answers, as a fleet's agents send them (not
-/// one after another's answer): `rounds` reports for each agent, round-robin. Latency counts
-/// from each report's due time, so a report sent late because the bench fell behind counts
-/// the wait.
+/// Reports due at `rate` per second whatever the answers, as a fleet's agents send them (not
+/// one after another's answer): `rounds` reports for each agent, round-robin. Each agent sends
+/// its own reports one at a time and in order, as `tokenwatch-agent` does: a report falling
+/// due while the agent's previous one is unanswered waits for it. Latency counts from each
+/// report's due time, so a report sent late, because its agent or the bench fell behind,
+/// counts the wait.
 pub(crate) async fn paced<D: Destination>(
     groups: &mut Vec<Vec<Agent<D>>>,
     rate: f64,
@@ -278,10 +282,26 @@ pub(crate) async fn paced<D: Destination>(
     let mut agents: Vec<Agent<D>> = std::mem::take(groups).into_iter().flatten().collect();
     let start = tokio::time::Instant::now();
     let cpu = Cpu::now();
-    let mut handles = Vec::with_capacity(rounds * agents.len());
+    let mut lanes = Vec::with_capacity(agents.len());
+    let mut senders = Vec::with_capacity(agents.len());
+    for agent in &agents {
+        let (lane, mut due_reports) =
+            tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, ReportEnvelope)>();
+        let to = agent.to.clone();
+        senders.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(rounds);
+            let mut changed = 0;
+            while let Some((due, report)) = due_reports.recv().await {
+                changed += usize::from(to.send(report).await);
+                latencies.push(due.elapsed().as_micros() as u64);
+            }
+            (latencies, changed)
+        }));
+        lanes.push(lane);
+    }
     let mut n = 0_u32;
     for round in 0..rounds {
-        for agent in &mut agents {
+        for (agent, lane) in agents.iter_mut().zip(&lanes) {
             let due = start + Duration::from_secs_f64(f64::from(n) / rate);
             n += 1;
             // Whatever is due goes at once; a timer per report would cost more than the
@@ -295,19 +315,16 @@ pub(crate) async fn paced<D: Destination>(
             agent.sequence += 1;
             let mut report = agent.variants[pick(round)].clone();
             report.sequence = agent.sequence;
-            let to = agent.to.clone();
-            handles.push(tokio::spawn(async move {
-                let changed = to.send(report).await;
-                (due.elapsed().as_micros() as u64, changed)
-            }));
+            lane.send((due, report)).expect("the agent's sender runs");
         }
     }
-    let mut figures = Figures::empty(handles.len());
-    for handle in handles {
-        let (latency, changed) = handle.await.expect("task");
-        figures.reports += 1;
-        figures.latencies.push(latency);
-        figures.changed += usize::from(changed);
+    drop(lanes);
+    let mut figures = Figures::empty(rounds * agents.len());
+    for sender in senders {
+        let (latencies, changed) = sender.await.expect("task");
+        figures.reports += latencies.len();
+        figures.latencies.extend(latencies);
+        figures.changed += changed;
     }
     figures.elapsed = start.elapsed();
     figures.cpu = Cpu::since(cpu);

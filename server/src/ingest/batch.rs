@@ -2,12 +2,13 @@
 //!
 //! Most reports repeat what their host reported before. One autocommitted statement settles
 //! all of those: it moves each such agent's sequence and last-seen time, checking the stored
-//! content hash and sequence in the row it updates. The rest (changed, duplicate, unknown) go
+//! content hash and sequence in the row it updates, and also answers re-deliveries of a
+//! sequence already applied, which change nothing. The rest (changed, unknown, refused) go
 //! into one transaction that locks their agents' rows in id order, so concurrent batches
 //! cannot deadlock on them, checks each, and writes the changed inventories with one
 //! statement per table for all of them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -29,14 +30,14 @@ type Outcome = Result<Applied, IngestError>;
 /// refuses the transaction of the changed ones, each of them is tried alone, so one report
 /// the database cannot take fails by itself and the others are still stored.
 pub(super) async fn apply(pool: &PgPool, reports: &[Report]) -> Vec<Outcome> {
-    let seen = match retried(|| seen_again(pool, reports)).await {
-        Ok(seen) => seen,
+    let settled = match retried(|| settle(pool, reports)).await {
+        Ok(settled) => settled,
         Err(error) => return failed(reports.len(), &error),
     };
     // Decoded here, outside the transaction and its row locks; only what is stored needs it.
     let rest: Vec<Pending<'_>> = reports
         .iter()
-        .filter(|r| !seen.contains(&r.agent))
+        .filter(|r| !settled.contains_key(&r.agent))
         .map(|report| Pending {
             report,
             inventory: report.inventory(),
@@ -70,14 +71,11 @@ pub(super) async fn apply(pool: &PgPool, reports: &[Report]) -> Vec<Outcome> {
     .into_iter();
     reports
         .iter()
-        .map(|r| {
-            if seen.contains(&r.agent) {
-                Ok(UNCHANGED)
-            } else {
-                rest_outcomes
-                    .next()
-                    .unwrap_or(Err(IngestError::UnknownAgent))
-            }
+        .map(|r| match settled.get(&r.agent) {
+            Some(applied) => Ok(*applied),
+            None => rest_outcomes
+                .next()
+                .unwrap_or(Err(IngestError::UnknownAgent)),
         })
         .collect()
 }
@@ -108,10 +106,12 @@ where
     }
 }
 
-/// Record the reports whose content is the stored one and whose sequence is new, from agents
-/// that admit the certificate presented: the agents they moved. Each row's own lock and
-/// re-check make this safe against a concurrent report of the same agent.
-async fn seen_again(pool: &PgPool, reports: &[Report]) -> Result<HashSet<Uuid>, sqlx::Error> {
+/// Settle what needs no transaction, from agents that admit the certificate presented: record
+/// the reports whose content is the stored one and whose sequence is new (unchanged), and
+/// answer those whose sequence was already applied (duplicate). The update re-checks each row
+/// it takes, so it is safe against a concurrent report of the same agent; a sequence seen as
+/// applied stays applied.
+async fn settle(pool: &PgPool, reports: &[Report]) -> Result<HashMap<Uuid, Applied>, sqlx::Error> {
     let agents: Vec<Uuid> = reports.iter().map(|r| r.agent).collect();
     let sequences: Vec<i64> = reports.iter().map(|r| r.sequence).collect();
     let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_ref()).collect();
@@ -119,16 +119,25 @@ async fn seen_again(pool: &PgPool, reports: &[Report]) -> Result<HashSet<Uuid>, 
     let serials: Vec<Option<&str>> = reports.iter().map(Report::certificate_serial).collect();
     // The certificate test is `AgentAuth::admits`; whatever it refuses is left to the
     // transaction, which gives the reason.
-    let moved: Vec<Uuid> = sqlx::query_scalar(
-        "update agents g set last_seen_at = u.at, last_sequence = u.seq \
-         from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[], $5::text[]) \
-             as u(id, seq, hash, at, serial) \
-         where g.id = u.id and g.revoked_at is null and g.last_sequence < u.seq \
-             and g.content_sha256 = u.hash \
+    let settled: Vec<(Uuid, bool)> = sqlx::query_as(
+        "with u as ( \
+             select * from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[], \
+                 $5::text[]) as u(id, seq, hash, at, serial)), \
+         moved as ( \
+             update agents g set last_seen_at = u.at, last_sequence = u.seq from u \
+             where g.id = u.id and g.revoked_at is null and g.last_sequence < u.seq \
+                 and g.content_sha256 = u.hash \
+                 and (u.serial is null or g.certificate_serial = u.serial \
+                     or (g.previous_certificate_serial = u.serial \
+                         and u.at < g.previous_certificate_until)) \
+             returning g.id) \
+         select id, true from moved \
+         union all \
+         select g.id, false from agents g join u on u.id = g.id \
+         where g.revoked_at is null and g.last_sequence >= u.seq \
              and (u.serial is null or g.certificate_serial = u.serial \
                  or (g.previous_certificate_serial = u.serial \
-                     and u.at < g.previous_certificate_until)) \
-         returning g.id",
+                     and u.at < g.previous_certificate_until))",
     )
     .bind(&agents)
     .bind(&sequences)
@@ -137,10 +146,13 @@ async fn seen_again(pool: &PgPool, reports: &[Report]) -> Result<HashSet<Uuid>, 
     .bind(&serials)
     .fetch_all(pool)
     .await?;
-    Ok(moved.into_iter().collect())
+    Ok(settled
+        .into_iter()
+        .map(|(agent, moved)| (agent, if moved { UNCHANGED } else { DUPLICATE }))
+        .collect())
 }
 
-/// A report [`seen_again`] did not settle, with its inventory decoded and checked.
+/// A report [`settle`] did not settle, with its inventory decoded and checked.
 struct Pending<'a> {
     report: &'a Report,
     /// The inventory, or why it was refused.
@@ -169,7 +181,7 @@ fn admitted(report: &Report, auth: &AgentAuth) -> Result<(), IngestError> {
     }
 }
 
-/// Apply the reports [`seen_again`] did not settle, in one transaction.
+/// Apply the reports [`settle`] did not settle, in one transaction.
 async fn apply_in_transaction(
     pool: &PgPool,
     pending: &[&Pending<'_>],

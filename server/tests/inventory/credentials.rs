@@ -92,6 +92,12 @@ async fn only_the_current_certificate_or_the_previous_in_its_grace_gets_in(pool:
         sender.send(Some("02"), 4, &other, 63).await.unwrap(),
         Applied::CHANGED
     );
+    // A re-delivery is answered as such, to its agent's certificate only.
+    assert_eq!(
+        sender.send(Some("02"), 4, &other, 63).await.unwrap(),
+        Applied::DUPLICATE
+    );
+    refused(sender.send(Some("01"), 4, &other, 63).await);
 
     sqlx::query("update agents set revoked_at = $2 where id = $1")
         .bind(agent)
@@ -103,6 +109,7 @@ async fn only_the_current_certificate_or_the_previous_in_its_grace_gets_in(pool:
     let reason = refused(sender.send(Some("02"), 5, &other, 65).await);
     assert!(reason.contains("revoked"), "{reason}");
     refused(sender.send(Some("02"), 5, &same, 65).await);
+    refused(sender.send(Some("02"), 4, &other, 65).await);
     // Not even a caller that vouches for the agent gets a revoked agent's report in.
     refused(sender.send(None, 5, &same, 65).await);
     assert_eq!(
@@ -134,12 +141,15 @@ async fn an_undecodable_inventory_is_refused_when_it_would_be_stored(pool: PgPoo
     assert_eq!(applied, Applied::CHANGED);
     let stored = snapshot(&pool).await;
 
-    // The leading fields read, the rest cut off in the middle of a certificate.
-    let encoded = good.inventory.clone().unwrap();
+    // Well-formed at the top, so it passes the check on arrival, with one more certificate
+    // (field 7, three bytes) that is no protobuf message.
+    let mut encoded = good.inventory.clone().unwrap().to_vec();
+    encoded.extend_from_slice(&[0x3a, 3, 0xff, 0xff, 0xff]);
+    let encoded = Bytes::from(encoded);
     let broken = ReportEnvelope {
         sequence: 2,
         content_hash: Bytes::from_static(&[9; 32]),
-        inventory: Some(encoded.slice(..encoded.len() - 7)),
+        inventory: Some(encoded.clone()),
     };
     let outcome = ingest
         .apply(agent, Credential::Authorised, broken, base())
@@ -149,6 +159,32 @@ async fn an_undecodable_inventory_is_refused_when_it_would_be_stored(pool: PgPoo
     };
     assert!(reason.contains("cannot be decoded"), "{reason}");
     assert_eq!(snapshot(&pool).await, stored, "the refused report wrote");
+
+    // A re-delivered sequence is answered without its inventory being looked at.
+    let again = ReportEnvelope {
+        sequence: 1,
+        content_hash: Bytes::from_static(&[9; 32]),
+        inventory: Some(encoded),
+    };
+    let applied = ingest
+        .apply(agent, Credential::Authorised, again, base())
+        .await
+        .unwrap();
+    assert_eq!(applied, Applied::DUPLICATE);
+
+    // Cut off, it is refused on arrival.
+    let cut = ReportEnvelope {
+        sequence: 2,
+        inventory: good.inventory.as_ref().map(|i| i.slice(..i.len() - 7)),
+        ..good.clone()
+    };
+    let outcome = ingest
+        .apply(agent, Credential::Authorised, cut, base())
+        .await;
+    assert!(
+        matches!(&outcome, Err(IngestError::Invalid(r)) if r.contains("cannot be decoded")),
+        "{outcome:?}"
+    );
 
     // A report without an inventory is refused on arrival.
     let empty = ReportEnvelope {
