@@ -28,8 +28,10 @@
 //! splits its CPU time per report: the agents (this process), the server process, and
 //! PostgreSQL with whatever else ran (the machine's busy time less the two). The cores over
 //! what the server and PostgreSQL spend per report is what the machine would take with the
-//! agents elsewhere. Prints figures, asserts nothing about speed: on a shared machine they are
-//! noisy.
+//! agents elsewhere. Last, the same unchanged reports go closed-loop to an empty handler in
+//! this process (the agent service over the same mutual TLS, answering without looking at the
+//! report): the transport's ceiling, with the ingest's share of it. Prints figures, asserts
+//! nothing about speed: on a shared machine they are noisy.
 
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
@@ -42,6 +44,9 @@ mod support;
 
 #[path = "support/fleet.rs"]
 mod fleet;
+
+#[path = "support/empty_handler.rs"]
+mod empty_handler;
 
 #[path = "../tests/common/launch.rs"]
 mod launch;
@@ -61,7 +66,7 @@ use tonic::client::Grpc;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic_prost::ProstCodec;
 
-use fleet::{Agent, Destination, every_run};
+use fleet::{Agent, Destination, closed_loop, every_run};
 use scratch::{Scratch, knob};
 
 /// Enrolments in flight at once: each is a TLS handshake, a key and a certificate to sign.
@@ -177,6 +182,8 @@ async fn bench() {
     config.http.listen = free_address();
     let server = ServerProcess::start(&config, data.path()).await;
     let url = format!("https://localhost:{}", config.grpc.listen.port());
+    let (empty, empty_stop) = empty_handler::serve(&config).await;
+    let empty_url = format!("https://localhost:{}", empty.port());
 
     let pool = db::connect(&scratch.url, 2).await.unwrap();
     let version: String = sqlx::query_scalar("show server_version")
@@ -198,6 +205,7 @@ async fn bench() {
     let start = Instant::now();
     let mut enrollers = Vec::new();
     for first in 0..ENROLLERS.min(agents) {
+        let empty_url = empty_url.clone();
         let config = EnrollConfig {
             server: url.clone(),
             secret: secret.clone(),
@@ -219,8 +227,8 @@ async fn bench() {
                 .expect("enrols");
                 let state = StateDir::open_enrolled(state_dir).expect("state");
                 let channel = uplink::agent_channel(&state, &config.server).expect("channel");
-                let client = Grpc::new(channel);
-                enrolled.push((host, client));
+                let to_empty = uplink::agent_channel(&state, &empty_url).expect("channel");
+                enrolled.push((host, Grpc::new(channel), Grpc::new(to_empty)));
             }
             enrolled
         }));
@@ -229,15 +237,21 @@ async fn bench() {
     for enroller in enrollers {
         clients.extend(enroller.await.expect("task"));
     }
-    clients.sort_by_key(|(host, _)| *host);
+    clients.sort_by_key(|(host, _, _)| *host);
     println!(
         "enrolment              {agents:>6} agents  in {:>6.2} s",
         start.elapsed().as_secs_f64()
     );
 
     let mut groups: Vec<Vec<Agent<Channel>>> = (0..tasks).map(|_| Vec::new()).collect();
-    for (host, client) in clients {
+    let mut empty_groups: Vec<Vec<Agent<Channel>>> = (0..tasks).map(|_| Vec::new()).collect();
+    for (host, client, to_empty) in clients {
         let variants = fleet::variants(host);
+        empty_groups[host % tasks].push(Agent {
+            to: Channel(to_empty),
+            sequence: 0,
+            variants: variants.clone(),
+        });
         groups[host % tasks].push(Agent {
             to: Channel(client),
             sequence: 0,
@@ -245,10 +259,25 @@ async fn bench() {
         });
     }
 
-    every_run(&mut groups, changed_rounds, unchanged_rounds).await;
+    let (changed, unchanged) = every_run(&mut groups, changed_rounds, unchanged_rounds).await;
+
+    // The same unchanged reports, closed-loop, to the empty handler: the transport's ceiling.
+    // Its CPU is this process's: the agents and the handler.
+    closed_loop(&mut empty_groups, 1, |_| 0).await;
+    let mut ceiling = closed_loop(&mut empty_groups, unchanged_rounds, |_| 0).await;
+    ceiling.cpu = ceiling.cpu.in_this_process();
+    ceiling.print("empty handler");
+    println!(
+        "{:<22} unchanged reports reach {:.1} % and changed ones {:.1} % of the empty handler's rate",
+        "",
+        100.0 * unchanged.rate() / ceiling.rate(),
+        100.0 * changed.rate() / ceiling.rate(),
+    );
 
     // The channels go first: a graceful stop waits for the connections to close.
     drop(groups);
+    drop(empty_groups);
+    drop(empty_stop);
     server.stop().await;
     pool.close().await;
     scratch.finish().await;

@@ -221,7 +221,7 @@ async fn bench() {
         });
     }
 
-    let changed = every_run(&mut groups, changed_rounds, unchanged_rounds).await;
+    let (changed, _) = every_run(&mut groups, changed_rounds, unchanged_rounds).await;
 
     let rows = dump(&pool).await;
     let per_round: u64 = rows.iter().map(|(_, _, n)| n).sum();

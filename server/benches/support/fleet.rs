@@ -86,6 +86,19 @@ impl Cpu {
         }
     }
 
+    /// The same, with the server process left out: for a run against a server inside this
+    /// process.
+    #[allow(
+        dead_code,
+        reason = "only the end-to-end bench has a server in this process"
+    )]
+    pub(crate) fn in_this_process(self) -> Self {
+        Self {
+            server: None,
+            ..self
+        }
+    }
+
     /// What was spent since `start`.
     pub(crate) fn since(start: Self) -> Self {
         let now = Self::now();
@@ -179,7 +192,7 @@ impl Figures {
             "{what:<22} {:>6} reports in {:>6.2} s = {:>8.0} reports/s   p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} changed)",
             self.reports,
             self.elapsed.as_secs_f64(),
-            self.reports as f64 / self.elapsed.as_secs_f64(),
+            self.rate(),
             pct(0.50),
             pct(0.99),
             pct(1.0),
@@ -336,23 +349,29 @@ pub(crate) async fn paced<D: Destination>(
     figures
 }
 
+impl Figures {
+    pub(crate) fn rate(&self) -> f64 {
+        self.reports as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 /// The runs both benchmarks print: each agent's first report, changed and unchanged reports
 /// closed-loop (the most the server takes), then the same kinds paced at the rates to hold
 /// (`BENCH_CHANGED_RATE`, 1,000/s, and `BENCH_UNCHANGED_RATE`, 10,000/s): the latency at
-/// that load.
+/// that load. Returns the closed-loop figures of changed and unchanged reports, for the
+/// ceilings they are set against.
 pub(crate) async fn every_run<D: Destination>(
     groups: &mut Vec<Vec<Agent<D>>>,
     changed_rounds: usize,
     unchanged_rounds: usize,
-) -> Figures {
+) -> (Figures, Figures) {
     closed_loop(groups, 1, |_| 0).await.print("first report");
     let changed = closed_loop(groups, changed_rounds, |round| 1 + round % (VARIANTS - 1)).await;
     changed.print("changed reports");
     // The last changed round's variant, again and again.
     let last = 1 + (changed_rounds.max(1) - 1) % (VARIANTS - 1);
-    closed_loop(groups, unchanged_rounds, move |_| last)
-        .await
-        .print("unchanged reports");
+    let unchanged = closed_loop(groups, unchanged_rounds, move |_| last).await;
+    unchanged.print("unchanged reports");
 
     let changed_target = knob("BENCH_CHANGED_RATE", 1_000) as f64;
     let unchanged_target = knob("BENCH_UNCHANGED_RATE", 10_000) as f64;
@@ -365,5 +384,5 @@ pub(crate) async fn every_run<D: Destination>(
     paced(groups, unchanged_target, unchanged_rounds, |_| last)
         .await
         .print(&format!("unchanged at {unchanged_target:.0}/s"));
-    changed
+    (changed, unchanged)
 }
