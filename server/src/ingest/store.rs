@@ -204,31 +204,43 @@ async fn trim(conn: &mut PgConnection, changed: &[Changed<'_>]) -> Result<(), sq
     Ok(())
 }
 
+/// A further column of a sightings table, bound by the caller after the five standard
+/// parameters.
+pub(super) struct Extra {
+    pub(super) name: &'static str,
+    /// The parameter's element type.
+    pub(super) ty: &'static str,
+    /// The stored value, an expression over `s.<name>`.
+    pub(super) value: &'static str,
+    /// Whether a present row is rewritten when this column differs. A column that is not
+    /// compared is written along with the others, and one compared column (a hash of it)
+    /// stands for it: comparing a cheap value saves parsing every listed row's.
+    pub(super) compared: bool,
+}
+
 /// Mark each agent's present sightings in `table` that its report no longer lists as gone (last
 /// seen at the agent's previous report) and record the listed ones as present. `extra` names
-/// further columns (with the parameter type and the stored expression over `s.<name>`) that the
-/// caller binds after the five standard parameters; a present row is rewritten only when one of
-/// them differs.
-fn sightings_sql(table: &str, column: &str, extra: &[(&str, &str, &str)]) -> String {
-    let names: String = extra.iter().map(|(n, _, _)| format!(", {n}")).collect();
+/// further columns; a present row is rewritten only when a compared one differs.
+fn sightings_sql(table: &str, column: &str, extra: &[Extra]) -> String {
+    let names: String = extra.iter().map(|e| format!(", {}", e.name)).collect();
     let params: String = extra
         .iter()
         .enumerate()
-        .map(|(i, (_, ty, _))| format!(", ${}::{ty}[]", i + 6))
+        .map(|(i, e)| format!(", ${}::{}[]", i + 6, e.ty))
         .collect();
     let values: String = extra
         .iter()
-        .map(|(n, _, e)| format!(", {e} as {n}"))
+        .map(|e| format!(", {} as {}", e.value, e.name))
         .collect();
     let sets: String = extra
         .iter()
-        .map(|(n, _, _)| format!(", {n} = excluded.{n}"))
+        .map(|e| format!(", {n} = excluded.{n}", n = e.name))
         .collect();
-    let differs: String = extra
-        .iter()
-        .map(|(n, _, e)| format!(" or t.{n} is distinct from {e}"))
+    let compared = || extra.iter().filter(|e| e.compared);
+    let differs: String = compared()
+        .map(|e| format!(" or t.{} is distinct from {}", e.name, e.value))
         .collect();
-    let stored: String = extra.iter().map(|(n, _, _)| format!(", p.{n}")).collect();
+    let stored: String = compared().map(|e| format!(", p.{}", e.name)).collect();
     // The rows marked gone and the rows written are disjoint: one statement does both. The
     // batch's present sightings are read once, through the index on the agent, and compared
     // with the listed ones by hashing: missing ones are marked gone, and listed ones already

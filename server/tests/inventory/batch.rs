@@ -409,3 +409,56 @@ async fn a_report_does_not_wait_for_a_transaction_that_references_its_agent(pool
     assert_eq!(applied, CHANGED);
     referencing.rollback().await.unwrap();
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_certificate_found_somewhere_else_rewrites_its_sighting_alone(pool: PgPool) {
+    let office = office(&pool, "Головной офис").await;
+    let agent = agent(&pool, office, "buh-01").await;
+    let first = workstation("buh-01");
+    apply_report(&pool, agent, &request(1, &first), base())
+        .await
+        .unwrap();
+    let sightings = "select c.sha256, s.sources::text, s.issuer_present, s.xmin::text \
+         from certificate_sightings s join certificates c on c.id = s.certificate_id \
+         order by c.sha256";
+    let before: Vec<(String, String, Option<bool>, String)> =
+        sqlx::query_as(sightings).fetch_all(&pool).await.unwrap();
+
+    // Certificate 3 moved to another folder, certificate 5 lost its issuer: the same
+    // certificates, so only their sightings' details change.
+    let mut moved = first.clone();
+    moved.certificates[3].sources[0].location = "/media/flash/moved.cer".into();
+    moved.certificates[5].issuer_present = Some(false);
+    apply_report(
+        &pool,
+        agent,
+        &request(2, &moved),
+        base() + Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    let after: Vec<(String, String, Option<bool>, String)> =
+        sqlx::query_as(sightings).fetch_all(&pool).await.unwrap();
+
+    assert_eq!(before.len(), after.len());
+    let rewritten: Vec<&str> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b.3 != a.3)
+        .map(|(_, a)| a.0.as_str())
+        .collect();
+    let sha = |i: usize| moved.certificates[i].sha256.to_ascii_lowercase();
+    let mut expected = vec![sha(3), sha(5)];
+    expected.sort();
+    assert_eq!(
+        rewritten, expected,
+        "only the two changed sightings are written"
+    );
+    let row = |sha256: &str| after.iter().find(|r| r.0 == sha256).unwrap();
+    assert!(
+        row(&sha(3)).1.contains("/media/flash/moved.cer"),
+        "{:?}",
+        row(&sha(3))
+    );
+    assert_eq!(row(&sha(5)).2, Some(false));
+}

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgConnection};
 use tokenwatch_proto::v1;
 
-use super::{Changed, report_times, sightings_sql};
+use super::{Changed, Extra, report_times, sightings_sql};
 use crate::ingest::convert;
 
 /// A certificate of the batch: the entry that describes it and the earliest report with it.
@@ -42,6 +43,7 @@ pub(super) async fn certificates(
     let mut agents = Vec::new();
     let mut present = Vec::new();
     let mut sources = Vec::new();
+    let mut sources_sha256 = Vec::new();
     let mut issuer_present = Vec::new();
     for c in changed {
         let mut on_host = HashSet::new();
@@ -59,7 +61,9 @@ pub(super) async fn certificates(
                 .iter()
                 .map(|s| json!({ "kind": convert::source_kind(s.kind), "location": s.location }))
                 .collect();
-            sources.push(serde_json::Value::from(list).to_string());
+            let text = serde_json::Value::from(list).to_string();
+            sources_sha256.push(Sha256::digest(text.as_bytes()).to_vec());
+            sources.push(text);
             issuer_present.push(certificate.issuer_present);
         }
     }
@@ -68,8 +72,26 @@ pub(super) async fn certificates(
         "certificate_sightings",
         "certificate_id",
         &[
-            ("sources", "text", "s.sources::jsonb"),
-            ("issuer_present", "bool", "s.issuer_present"),
+            // Parsing every listed row's sources to compare them cost more than the rest of
+            // the statement; their hash, as sent, is compared instead.
+            Extra {
+                name: "sources",
+                ty: "text",
+                value: "s.sources::jsonb",
+                compared: false,
+            },
+            Extra {
+                name: "sources_sha256",
+                ty: "bytea",
+                value: "s.sources_sha256",
+                compared: true,
+            },
+            Extra {
+                name: "issuer_present",
+                ty: "bool",
+                value: "s.issuer_present",
+                compared: true,
+            },
         ],
     );
     sqlx::query(AssertSqlSafe(sql))
@@ -79,6 +101,7 @@ pub(super) async fn certificates(
         .bind(times.previous)
         .bind(times.received)
         .bind(sources)
+        .bind(sources_sha256)
         .bind(issuer_present)
         .execute(&mut *conn)
         .await?;
