@@ -5,7 +5,9 @@
 //! the validity period (an expired certificate never gets this far). The agent id is the UUID
 //! in the certificate's CN, never anything in the message. A certificate counts when its serial
 //! is the agent's current one, or the one replaced by the last renewal while the renewal grace
-//! lasts; revoking the agent ends both at once.
+//! lasts; revoking the agent ends both at once ([`AgentAuth::admits`]). `Renew` checks it
+//! here; a report's serial goes to the ingest, which checks the same rule in the statements
+//! that apply the report.
 
 use chrono::{DateTime, Utc};
 use tonic::Request;
