@@ -90,7 +90,8 @@ async fn bench() {
     let scale = knob("BENCH_SCALE", 1).max(1);
     let hosts = i64::try_from(100_000 / scale).unwrap();
 
-    let scratch = Scratch::create("tokenwatch_bench_alerts").await;
+    let mut scratch = Scratch::create("tokenwatch_bench_alerts").await;
+    let version = scratch.server_version().await;
     let pool = db::connect(&scratch.url, 4).await.unwrap();
     db::migrate(&pool).await.unwrap();
 
@@ -113,7 +114,7 @@ async fn bench() {
     .unwrap();
     println!(
         "fleet: {hosts} hosts, {sightings} certificate sightings, {hosts} tokens, {containers} \
-         containers, generated in {:.1} s",
+         containers, generated in {:.1} s; PostgreSQL {version}",
         started.elapsed().as_secs_f64()
     );
 

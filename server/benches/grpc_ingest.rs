@@ -165,7 +165,7 @@ async fn bench() {
     let changed_rounds = knob("BENCH_CHANGED_ROUNDS", 5);
     let unchanged_rounds = knob("BENCH_UNCHANGED_ROUNDS", 30);
 
-    let scratch = Scratch::create("tokenwatch_grpc_bench").await;
+    let mut scratch = Scratch::create("tokenwatch_grpc_bench").await;
     let data = tempfile::tempdir().expect("data dir");
     let mut config = Config::default();
     config.database.url = DatabaseUrl::new(scratch.url.clone());
@@ -186,10 +186,7 @@ async fn bench() {
     let empty_url = format!("https://localhost:{}", empty.port());
 
     let pool = db::connect(&scratch.url, 2).await.unwrap();
-    let version: String = sqlx::query_scalar("show server_version")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let version = scratch.server_version().await;
     println!(
         "grpc ingest bench: PostgreSQL {version}, {agents} agents on their own mutual-TLS channels, {tasks} concurrent callers, {connections} server database connections, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

@@ -157,7 +157,7 @@ async fn bench() {
         ..IngestOptions::default()
     };
 
-    let scratch = Scratch::create("tokenwatch_bench").await;
+    let mut scratch = Scratch::create("tokenwatch_bench").await;
 
     let connections = u32::try_from(options.writers.max(4)).unwrap() + 2;
     let pool = db::connect(&scratch.url, connections).await.unwrap();
@@ -170,10 +170,7 @@ async fn bench() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    let version: String = sqlx::query_scalar("show server_version")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let version = scratch.server_version().await;
     println!(
         "ingest bench: PostgreSQL {version}, {agents} agents, {tasks} concurrent reporters, {} writers, batches of at most {}, {} cores; {}",
         options.writers,

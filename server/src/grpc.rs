@@ -24,8 +24,8 @@ use tokenwatch_proto::v1::{
     EnrollRequest, EnrollResponse, RenewRequest, RenewResponse, ReportResponse,
 };
 use tonic::codegen::http;
+use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
 use crate::alerts::ChangedHosts;
@@ -33,9 +33,6 @@ use crate::config::Config;
 use crate::ingest::{Ingest, IngestError, IngestOptions};
 use crate::metrics::{EnrollOutcome, Metrics};
 use crate::pki::{Pki, PkiError};
-
-/// How long a TLS handshake may take before the connection is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a request was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -84,12 +81,7 @@ pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let (cert, key) = pki.server_identity_pem();
-    let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(cert, key))
-        .client_ca_root(Certificate::from_pem(pki.ca_cert_pem()))
-        .client_auth_optional(true)
-        .timeout(HANDSHAKE_TIMEOUT);
+    let tls = pki.agent_service_tls();
     let api = AgentApi {
         ingest: Ingest::start(pool.clone(), IngestOptions::default()),
         pool,

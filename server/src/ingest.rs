@@ -119,9 +119,7 @@ impl Report {
         report: ReportEnvelope,
         received: DateTime<Utc>,
     ) -> Result<Self, IngestError> {
-        validate::envelope(&report, received).map_err(IngestError::Invalid)?;
-        let sequence = i64::try_from(report.sequence)
-            .map_err(|_| IngestError::Invalid("sequence out of range".into()))?;
+        let sequence = validate::envelope(&report, received).map_err(IngestError::Invalid)?;
         Ok(Self {
             agent,
             credential,

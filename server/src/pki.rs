@@ -16,6 +16,9 @@ use rcgen::{Issuer, KeyPair};
 
 use crate::config::Config;
 
+/// How long a TLS handshake with the agent service may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub use issue::IssuedCertificate;
 pub use store::ca_cert_path;
 
@@ -94,6 +97,21 @@ impl Pki {
     /// The server's certificate chain and key, PEM.
     pub fn server_identity_pem(&self) -> (&str, &str) {
         (&self.server_cert_pem, &self.server_key_pem)
+    }
+
+    /// TLS for the agent service: the server's identity, and client authentication against
+    /// the agent CA offered but not required, because an agent enrols before it has a
+    /// certificate; `Report` and `Renew` then require one.
+    pub fn agent_service_tls(&self) -> tonic::transport::ServerTlsConfig {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        ServerTlsConfig::new()
+            .identity(Identity::from_pem(
+                &self.server_cert_pem,
+                &self.server_key_pem,
+            ))
+            .client_ca_root(Certificate::from_pem(&self.ca_cert_pem))
+            .client_auth_optional(true)
+            .timeout(HANDSHAKE_TIMEOUT)
     }
 
     /// Sign the key in `csr_der` (PKCS#10, DER) for `agent`, valid from now for `validity`.

@@ -50,9 +50,7 @@ impl AgentAuth {
     /// agent's current certificate, or the one its last renewal replaced while the renewal
     /// grace lasts, and the agent must not be revoked. The error is the reason, for the log.
     pub fn admits(&self, serial: &str, now: DateTime<Utc>) -> Result<Standing, String> {
-        if let Some(at) = self.revoked_at {
-            return Err(format!("agent revoked at {at}"));
-        }
+        self.not_revoked()?;
         if self.certificate_serial == serial {
             return Ok(Standing::Current);
         }
@@ -66,6 +64,14 @@ impl AgentAuth {
         Err(format!(
             "certificate {serial} is not the agent's current one"
         ))
+    }
+
+    /// Whether the agent is still allowed at all, whatever certificate it presents.
+    pub fn not_revoked(&self) -> Result<(), String> {
+        match self.revoked_at {
+            Some(at) => Err(format!("agent revoked at {at}")),
+            None => Ok(()),
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use tokenwatch_proto::ingest::agent_service_server::{AgentService, AgentServiceS
 use tokenwatch_proto::v1;
 use tokenwatch_server::config::Config;
 use tokenwatch_server::pki::Pki;
+use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
 struct Empty;
@@ -48,11 +48,7 @@ impl AgentService for Empty {
 /// returned sender is dropped.
 pub(crate) async fn serve(config: &Config) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let pki = Pki::load_or_create(config).expect("the server's certificates");
-    let (cert, key) = pki.server_identity_pem();
-    let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(cert, key))
-        .client_ca_root(Certificate::from_pem(pki.ca_cert_pem()))
-        .client_auth_optional(true);
+    let tls = pki.agent_service_tls();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -58,6 +58,14 @@ impl Scratch {
         }
     }
 
+    /// The PostgreSQL version, for the figures' heading.
+    pub(crate) async fn server_version(&mut self) -> String {
+        sqlx::query_scalar("show server_version")
+            .fetch_one(&mut self.admin)
+            .await
+            .unwrap()
+    }
+
     /// Drop the database (its pools must be closed), or say where it was kept.
     pub(crate) async fn finish(mut self) {
         if std::env::var_os("BENCH_KEEP_DATABASE").is_some() {

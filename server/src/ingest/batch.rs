@@ -117,27 +117,28 @@ async fn settle(pool: &PgPool, reports: &[Report]) -> Result<HashMap<Uuid, Appli
     let hashes: Vec<&[u8]> = reports.iter().map(|r| r.content_hash.as_ref()).collect();
     let received: Vec<DateTime<Utc>> = reports.iter().map(|r| r.received).collect();
     let serials: Vec<Option<&str>> = reports.iter().map(Report::certificate_serial).collect();
-    // The certificate test is `AgentAuth::admits`; whatever it refuses is left to the
-    // transaction, which gives the reason.
+    // `admitted` is `AgentAuth::admits` (no serial: only not revoked); whatever it refuses is
+    // left to the transaction, which gives the reason. The update re-checks revocation, the
+    // sequence and the content on the row it takes; a renewal meanwhile keeps the serial it
+    // replaced admitted through its grace.
     let settled: Vec<(Uuid, bool)> = sqlx::query_as(
-        "with u as ( \
-             select * from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[], \
-                 $5::text[]) as u(id, seq, hash, at, serial)), \
-         moved as ( \
-             update agents g set last_seen_at = u.at, last_sequence = u.seq from u \
-             where g.id = u.id and g.revoked_at is null and g.last_sequence < u.seq \
-                 and g.content_sha256 = u.hash \
+        "with admitted as ( \
+             select u.*, g.last_sequence >= u.seq as applied \
+             from unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::timestamptz[], $5::text[]) \
+                 as u(id, seq, hash, at, serial) \
+             join agents g on g.id = u.id \
+             where g.revoked_at is null \
                  and (u.serial is null or g.certificate_serial = u.serial \
                      or (g.previous_certificate_serial = u.serial \
-                         and u.at < g.previous_certificate_until)) \
+                         and u.at < g.previous_certificate_until))), \
+         moved as ( \
+             update agents g set last_seen_at = a.at, last_sequence = a.seq from admitted a \
+             where g.id = a.id and not a.applied and g.revoked_at is null \
+                 and g.last_sequence < a.seq and g.content_sha256 = a.hash \
              returning g.id) \
          select id, true from moved \
          union all \
-         select g.id, false from agents g join u on u.id = g.id \
-         where g.revoked_at is null and g.last_sequence >= u.seq \
-             and (u.serial is null or g.certificate_serial = u.serial \
-                 or (g.previous_certificate_serial = u.serial \
-                     and u.at < g.previous_certificate_until))",
+         select id, false from admitted where applied",
     )
     .bind(&agents)
     .bind(&sequences)
@@ -171,14 +172,11 @@ struct Stored {
 
 /// Whether `report`'s credential still lets its agent in.
 fn admitted(report: &Report, auth: &AgentAuth) -> Result<(), IngestError> {
-    match (report.certificate_serial(), auth.revoked_at) {
-        (Some(serial), _) => auth
-            .admits(serial, report.received)
-            .map(drop)
-            .map_err(IngestError::Refused),
-        (None, Some(at)) => Err(IngestError::Refused(format!("agent revoked at {at}"))),
-        (None, None) => Ok(()),
+    match report.certificate_serial() {
+        Some(serial) => auth.admits(serial, report.received).map(drop),
+        None => auth.not_revoked(),
     }
+    .map_err(IngestError::Refused)
 }
 
 /// Apply the reports [`settle`] did not settle, in one transaction.

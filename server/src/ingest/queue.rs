@@ -86,10 +86,9 @@ impl Ingest {
     }
 }
 
-/// Validate `reports` (agent, report, received) of agents the caller has authorised and
-/// store the valid ones in as few
-/// transactions as their agents allow (one per report of the same agent), in order: what the
-/// queue does under load, on demand. The outcome of each, in order.
+/// Validate `reports` (agent, report, received) of agents the caller has authorised and store
+/// the valid ones in as few transactions as their agents allow (one per report of the same
+/// agent), in order: what the queue does under load, on demand. The outcome of each, in order.
 pub async fn apply_together(
     pool: &PgPool,
     reports: Vec<(Uuid, v1::ReportRequest, DateTime<Utc>)>,

@@ -35,14 +35,13 @@ pub(crate) fn validate(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result
 
 /// Check what every report must get right before it is looked at: an inventory of this
 /// schema, a storable sequence, a hash and a plausible collection time. Only the inventory's
-/// leading fields are read.
-pub(crate) fn envelope(report: &ReportEnvelope, now: DateTime<Utc>) -> Result<(), String> {
+/// leading fields are read. The sequence as stored.
+pub(crate) fn envelope(report: &ReportEnvelope, now: DateTime<Utc>) -> Result<i64, String> {
     let Some(encoded) = &report.inventory else {
         return Err("the report has no inventory".into());
     };
-    if i64::try_from(report.sequence).is_err() {
-        return Err("sequence out of range".into());
-    }
+    let sequence =
+        i64::try_from(report.sequence).map_err(|_| "sequence out of range".to_owned())?;
     if report.content_hash.len() > 64 {
         return Err("content_hash is longer than 64 bytes".into());
     }
@@ -64,7 +63,7 @@ pub(crate) fn envelope(report: &ReportEnvelope, now: DateTime<Utc>) -> Result<()
             ));
         }
     }
-    Ok(())
+    Ok(sequence)
 }
 
 /// The whole inventory of a report about to be stored.
