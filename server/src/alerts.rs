@@ -146,7 +146,7 @@ pub async fn evaluate(
     settings: &Settings,
 ) -> Result<Outcome, sqlx::Error> {
     let mut db = pool.acquire().await?;
-    evaluate_on(&mut db, now, settings, None).await
+    evaluate_on(&mut db, now, settings).await
 }
 
 /// Evaluate, at `now`, the problems `agent` is part of (after its report changed them):
@@ -159,19 +159,49 @@ pub async fn evaluate_host(
     now: DateTime<Utc>,
     settings: &Settings,
 ) -> Result<Outcome, sqlx::Error> {
-    let mut db = pool.acquire().await?;
-    evaluate_on(&mut db, now, settings, Some(agent)).await
+    evaluate_hosts(pool, &[agent], now, settings).await
 }
 
-/// [`evaluate`] (or [`evaluate_host`]) on a given connection (the evaluator's, which holds the
-/// lock).
+/// [`evaluate_host`] for each of `agents` in turn, in one transaction: the transaction, the
+/// lock and the office settings are paid once for all of them, which is most of what an
+/// evaluation costs for a host with no problem. The outcome is their sum.
+pub async fn evaluate_hosts(
+    pool: &PgPool,
+    agents: &[uuid::Uuid],
+    now: DateTime<Utc>,
+    settings: &Settings,
+) -> Result<Outcome, sqlx::Error> {
+    let mut db = pool.acquire().await?;
+    let mut tx = db.begin().await?;
+    let settings = lock_and_settle(&mut tx, settings, true).await?;
+    let mut total = Outcome::default();
+    for &agent in agents {
+        total += evaluate_scope(&mut tx, now, &settings, Some(agent)).await?;
+    }
+    tx.commit().await?;
+    Ok(total)
+}
+
+/// [`evaluate`] on a given connection (the evaluator's, which holds the lock).
 async fn evaluate_on(
     db: &mut PgConnection,
     now: DateTime<Utc>,
     settings: &Settings,
-    host: Option<uuid::Uuid>,
 ) -> Result<Outcome, sqlx::Error> {
     let mut tx = db.begin().await?;
+    let settings = lock_and_settle(&mut tx, settings, false).await?;
+    let outcome = evaluate_scope(&mut tx, now, &settings, None).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Take the evaluation lock for the transaction on `db`, set its planner settings, and read
+/// the office overrides of `settings`.
+async fn lock_and_settle(
+    db: &mut PgConnection,
+    settings: &Settings,
+    scoped: bool,
+) -> Result<Settings, sqlx::Error> {
     // Two evaluations never interleave, whoever runs them (a CLI, a test, a second server
     // whose lock connection was replaced): the second waits and then sees the first's result.
     //
@@ -180,32 +210,38 @@ async fn evaluate_on(
     // running them: 0.4 s of a 0.6 s statement at 100,000 hosts. Every scoped statement is
     // driven by the host's ids through indexes, so one plan per statement serves all hosts;
     // planning each anew cost more than running it.
-    let plans = if host.is_some() {
-        "force_generic_plan"
-    } else {
-        "auto"
-    };
+    let plans = if scoped { "force_generic_plan" } else { "auto" };
     sqlx::query(
         "select pg_advisory_xact_lock($1), set_config('jit', 'off', true), \
              set_config('plan_cache_mode', $2, true)",
     )
     .bind(LOCK_KEY + 1)
     .bind(plans)
-    .execute(&mut *tx)
+    .execute(&mut *db)
     .await?;
+    settings.with_offices(db).await
+}
+
+/// Evaluate the whole fleet (`host` none) or around one host, inside a transaction that
+/// holds the evaluation lock ([`lock_and_settle`]).
+async fn evaluate_scope(
+    tx: &mut PgConnection,
+    now: DateTime<Utc>,
+    settings: &Settings,
+    host: Option<uuid::Uuid>,
+) -> Result<Outcome, sqlx::Error> {
     let started = std::time::Instant::now();
-    let settings = settings.with_offices(&mut tx).await?;
     let scope = match host {
         None => None,
-        Some(agent) => match load::scope(&mut tx, agent).await? {
+        Some(agent) => match load::scope(&mut *tx, agent).await? {
             Some(scope) => Some(scope),
             None => return Ok(Outcome::default()),
         },
     };
     let (facts, decided) =
-        load::facts(&mut tx, now, settings.horizon_days(), scope.as_ref()).await?;
+        load::facts(&mut *tx, now, settings.horizon_days(), scope.as_ref()).await?;
     let loaded = started.elapsed();
-    let desired = rules::evaluate(&facts, &settings, now);
+    let desired = rules::evaluate(&facts, settings, now);
     let ruled = started.elapsed();
     // Scoped, only the alerts of the problems looked at may change: those listing the host,
     // and those the loaded facts call for.
@@ -218,13 +254,11 @@ async fn evaluate_on(
     });
     if keys.as_ref().is_some_and(Vec::is_empty) {
         // A host with no problem and in no alert, the usual case: nothing to reconcile.
-        tx.commit().await?;
         return Ok(Outcome::default());
     }
     let repeat = settings.repeat_interval;
-    let outcome = reconcile::reconcile(&mut tx, desired, keys.as_deref(), now, repeat).await?;
-    load::findings_decided(&mut tx, &decided).await?;
-    tx.commit().await?;
+    let outcome = reconcile::reconcile(&mut *tx, desired, keys.as_deref(), now, repeat).await?;
+    load::findings_decided(&mut *tx, &decided).await?;
     tracing::debug!(
         message = "Alert evaluation timing.",
         load_ms = loaded.as_millis(),
@@ -263,7 +297,7 @@ impl Evaluator {
         let Some(mut held) = self.lease.take().await? else {
             return Ok(None);
         };
-        let outcome = evaluate_on(&mut held.db, now, &self.settings, None).await;
+        let outcome = evaluate_on(&mut held.db, now, &self.settings).await;
         self.lease.settle(held.db, outcome).await.map(Some)
     }
 

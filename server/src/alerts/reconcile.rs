@@ -25,6 +25,17 @@ pub struct Outcome {
     pub notifications: usize,
 }
 
+// === impl Outcome ===
+
+impl std::ops::AddAssign for Outcome {
+    fn add_assign(&mut self, other: Self) {
+        self.fired += other.fired;
+        self.updated += other.updated;
+        self.resolved += other.resolved;
+        self.notifications += other.notifications;
+    }
+}
+
 struct Stored {
     id: i64,
     rule: String,

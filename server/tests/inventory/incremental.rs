@@ -215,3 +215,42 @@ async fn a_findings_list_decided_before_is_not_decided_again_unless_another_host
         "the office's low-PIN alert, one finding fewer"
     );
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn hosts_evaluated_together_are_decided_as_each_on_its_own_would_be(pool: PgPool) {
+    let agents = three_hosts(&pool).await;
+    let key = cert_key();
+    let at = end() - Duration::days(29);
+    alerts::evaluate(&pool, at, &patient()).await.unwrap();
+    assert_eq!(alerts_like(&pool, &key).await[0].4, "buh-01,buh-02,buh-03");
+
+    // Every host renews before any evaluation runs; then one evaluation for all of them, with
+    // an unknown agent among them that changes nothing.
+    for (agent, name) in agents.iter().zip(["buh-01", "buh-02", "buh-03"]) {
+        apply_report(&pool, *agent, &request(2, &renewed(name)), at)
+            .await
+            .unwrap();
+    }
+    let mut named = vec![agents[0], Uuid::new_v4(), agents[1], agents[2]];
+    let done = alerts::evaluate_hosts(&pool, &named, at, &patient())
+        .await
+        .unwrap();
+    // The first host's evaluation takes itself off the alert and already sees the others'
+    // renewals: it resolves the alert, and the later ones find nothing left to change.
+    assert_eq!(done.resolved, 1, "{done:?}");
+    assert_eq!(done.fired, 0, "{done:?}");
+    assert_eq!(alerts_like(&pool, &key).await[0].3, "resolved");
+    let full = alerts::evaluate(&pool, at, &patient()).await.unwrap();
+    assert_eq!(
+        full,
+        Outcome::default(),
+        "the full evaluation after {done:?}"
+    );
+
+    // The same hosts again, with nothing changed: nothing to do, in any order.
+    named.reverse();
+    let again = alerts::evaluate_hosts(&pool, &named, at, &patient())
+        .await
+        .unwrap();
+    assert_eq!(again, Outcome::default());
+}
