@@ -31,7 +31,7 @@ pub use manage::{
 };
 pub use offices::{
     Maintenance, NewMaintenance, OfficeAlerting, OfficeOverrides, add_maintenance, end_maintenance,
-    maintenance, office_alerting, set_office_overrides,
+    maintenance, office_alerting, office_id, set_office_overrides,
 };
 pub use reconcile::Outcome;
 

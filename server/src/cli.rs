@@ -1,9 +1,11 @@
 //! The command line: `serve`, `migrate`, `gen-config`, and the operator's commands for
-//! enrolment secrets, agents, alerts, silences and notification channels, which work on the database directly.
+//! enrolment secrets, agents, alerts, silences, notification channels and accounts, which work
+//! on the database directly.
 
 mod alerts;
 mod notify;
 mod offices;
+mod users;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use crate::{Listeners, db, registry};
 pub use alerts::{AlertCommand, SilenceCommand};
 pub use notify::NotifyCommand;
 pub use offices::{MaintenanceCommand, OfficeCommand};
+pub use users::{TokenCommand, UserCommand};
 
 /// tokenwatch server: receives agents' inventories over mutual TLS.
 #[derive(Debug, Parser)]
@@ -70,6 +73,9 @@ pub enum Command {
     /// Notification channels: their state, and a test message.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Accounts of the HTTP API and dashboard, and their API tokens.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 /// `serve` overrides of the configuration file.
@@ -190,6 +196,10 @@ impl Cli {
                 let pool = connect(&config).await?;
                 notify::notify_command(&config, &pool, command, &mut out).await?;
             }
+            Command::User(command) => {
+                let pool = connect(&config).await?;
+                users::user_command(&pool, command, &mut out).await?;
+            }
         }
         Ok(())
     }
@@ -267,6 +277,14 @@ async fn secret_command(
                 (None, None) => None,
             };
             let created = registry::create_secret(pool, office, expires_at).await?;
+            let details = serde_json::json!({ "office": created.office, "expires_at": expires_at });
+            users::record(
+                pool,
+                "enroll_secret.create",
+                format!("enrolment secret {}", created.id),
+                details,
+            )
+            .await?;
             let expiry = created.expires_at.map_or_else(
                 || "never expires".to_owned(),
                 |at| format!("expires {}", at.to_rfc3339()),
@@ -307,6 +325,8 @@ async fn secret_command(
                 registry::revoke_secret(pool, id).await?,
                 "no active enrolment secret {id}"
             );
+            let target = format!("enrolment secret {id}");
+            users::record(pool, "enroll_secret.revoke", target, serde_json::json!({})).await?;
             writeln!(out, "Enrolment secret {id} revoked.")?;
         }
     }
@@ -347,6 +367,13 @@ async fn agent_command(
                 registry::revoke_agent(pool, id).await?,
                 "no active agent {id}"
             );
+            users::record(
+                pool,
+                "agent.revoke",
+                format!("agent {id}"),
+                serde_json::json!({}),
+            )
+            .await?;
             writeln!(out, "Agent {id} revoked: its certificates no longer work.")?;
         }
     }

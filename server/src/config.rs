@@ -62,11 +62,16 @@ pub struct HttpConfig {
     /// should have one; without it `/metrics` is open to whoever reaches the listener.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_bearer_token_file: Option<PathBuf>,
-    /// A file holding the token `/api/v1/…` (alerts and silences) requires as
-    /// `Authorization: Bearer <token>`. Without it the API is open to whoever reaches the
-    /// listener, which can acknowledge and silence alerts.
+    /// A file holding a token `/api/v1/…` admits as `Authorization: Bearer <token>` with the
+    /// admin role over every office, for scripts. Accounts' own API tokens
+    /// (`tokenwatch-server user token create`) are the better choice: each is named, limited
+    /// to its account's role and offices, and revocable alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_bearer_token_file: Option<PathBuf>,
+    /// Mark the session cookie `Secure`, so browsers send it over HTTPS only (and to
+    /// `localhost`). Turn off only for a plain-HTTP listener other hosts reach through a
+    /// network you trust.
+    pub secure_cookies: bool,
     /// The inventory gauges are computed from the database at most once per this span; scrapes
     /// in between get the same values. Counters are always current.
     pub metrics_max_age: Span,
@@ -268,6 +273,7 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_bearer_token_file: None,
             api_bearer_token_file: None,
+            secure_cookies: true,
             // Prometheus scrapes every 15 s to 1 min: one scraper costs at most one computation
             // per scrape, and several (an HA pair, a second team's) share it.
             metrics_max_age: Span::from_secs(15),

@@ -3,11 +3,14 @@
 //!
 //! `/metrics` names people (certificate subjects). With `http.metrics_bearer_token_file` it
 //! requires that token; the health endpoints stay open, since load balancers probe them.
-//! `/api/v1/…` (alerts and silences, see [`api`]) requires `http.api_bearer_token_file`'s token
-//! when that is set.
+//! `/api/v1/…` (see [`api`] and [`accounts`]) needs a signed-in session or a bearer token
+//! ([`auth`]).
 
+mod accounts;
 mod api;
+mod auth;
 mod bearer;
+mod error;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,8 +37,10 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// Required by `/metrics` when set.
     pub metrics_token: Option<BearerToken>,
-    /// Required by `/api/v1/…` when set.
+    /// Admitted by `/api/v1/…` as an administrator of every office, when set.
     pub api_token: Option<BearerToken>,
+    /// Whether the session cookie is marked `Secure`.
+    pub secure_cookies: bool,
     /// The notification channels, for `/api/v1/channels`.
     pub channels: Arc<Channels>,
     /// The `[alerts]` defaults that office overrides are checked against.
@@ -49,6 +54,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(api::routes())
+        .merge(accounts::routes())
         .with_state(state)
 }
 
@@ -59,13 +65,9 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     warn_if_open(listener.local_addr()?, state.metrics_token.as_ref());
-    if state.api_token.is_none() && !listener.local_addr()?.ip().is_loopback() {
-        tracing::warn!(
-            message = "The alert API is served without a token on a non-loopback address; \
-                       set http.api_bearer_token_file.",
-        );
-    }
-    axum::serve(listener, router(state))
+    // The clients' addresses, for the audit log.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

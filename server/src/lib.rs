@@ -6,6 +6,7 @@
 //! no state of its own beyond the database and the PKI files, so several processes can serve
 //! one database (the report rate limit is counted per process).
 
+pub mod access;
 pub mod alerts;
 pub mod cli;
 pub mod config;
@@ -110,6 +111,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         metrics_token,
         api_token,
+        secure_cookies: config.http.secure_cookies,
         channels: Arc::clone(&channels),
         alert_defaults: Arc::new(alerts::Settings::from_config(&config.alerts)),
     };

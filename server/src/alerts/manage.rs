@@ -105,33 +105,59 @@ pub enum ManageError {
     Db(#[from] sqlx::Error),
 }
 
-const SUMMARY: &str = "select a.id, a.key, a.rule, a.severity, o.name as office, a.subject, \
-     a.summary, a.state, a.started_at, a.resolved_at, a.acknowledged_at, \
-     (select count(*) from alert_hosts h where h.alert_id = a.id) as hosts \
-     from alerts a left join offices o on o.id = a.office_id";
+/// The columns of an [`AlertSummary`], for a reader who sees the offices in the `bigint[]`
+/// parameter `$seen` (null: every office): the host count is of their hosts.
+fn summary_sql(seen: &str) -> String {
+    format!(
+        "select a.id, a.key, a.rule, a.severity, o.name as office, a.subject, \
+             a.summary, a.state, a.started_at, a.resolved_at, a.acknowledged_at, \
+             (select count(*) from alert_hosts h join agents g on g.id = h.agent_id \
+              where h.alert_id = a.id \
+                  and ({seen}::bigint[] is null or g.office_id = any({seen}))) as hosts \
+         from alerts a left join offices o on o.id = a.office_id \
+         where ({seen}::bigint[] is null or a.office_id = any({seen}) \
+             or exists (select 1 from alert_hosts h join agents g on g.id = h.agent_id \
+                        where h.alert_id = a.id and g.office_id = any({seen})))"
+    )
+}
 
-/// Alerts matching `filter`, newest first.
-pub async fn list(pool: &PgPool, filter: &AlertFilter) -> Result<Vec<AlertSummary>, sqlx::Error> {
+/// Alerts matching `filter`, newest first, of those a reader of the offices `seen` (`None`:
+/// all) sees: an alert of one of their offices, or one listing a host of theirs.
+pub async fn list(
+    pool: &PgPool,
+    filter: &AlertFilter,
+    seen: Option<&[i64]>,
+) -> Result<Vec<AlertSummary>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SUMMARY} where ($1::text is null or a.state = $1) \
+        "{} and ($1::text is null or a.state = $1) \
              and ($2::text is null or o.name = $2) \
              and ($3::text is null or a.severity = $3) \
-         order by a.started_at desc, a.id desc"
+         order by a.started_at desc, a.id desc",
+        summary_sql("$4")
     )))
     .bind(&filter.state)
     .bind(&filter.office)
     .bind(&filter.severity)
+    .bind(seen)
     .fetch_all(pool)
     .await
 }
 
-/// One alert with its hosts and history.
-pub async fn show(pool: &PgPool, id: i64) -> Result<Option<AlertDetail>, sqlx::Error> {
-    let Some(alert): Option<AlertSummary> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SUMMARY} where a.id = $1")))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
+/// One alert with its hosts and history, if a reader of the offices `seen` sees it; the host
+/// list is of their hosts only.
+pub async fn show(
+    pool: &PgPool,
+    id: i64,
+    seen: Option<&[i64]>,
+) -> Result<Option<AlertDetail>, sqlx::Error> {
+    let Some(alert): Option<AlertSummary> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{} and a.id = $1",
+        summary_sql("$2")
+    )))
+    .bind(id)
+    .bind(seen)
+    .fetch_optional(pool)
+    .await?
     else {
         return Ok(None);
     };
@@ -146,9 +172,12 @@ pub async fn show(pool: &PgPool, id: i64) -> Result<Option<AlertDetail>, sqlx::E
     .fetch_one(pool)
     .await?;
     let host_list = sqlx::query_as(
-        "select agent_id, hostname from alert_hosts where alert_id = $1 order by hostname, agent_id",
+        "select h.agent_id, h.hostname from alert_hosts h join agents g on g.id = h.agent_id \
+         where h.alert_id = $1 and ($2::bigint[] is null or g.office_id = any($2)) \
+         order by h.hostname, h.agent_id",
     )
     .bind(id)
+    .bind(seen)
     .fetch_all(pool)
     .await?;
     let history = sqlx::query_as(
@@ -264,13 +293,21 @@ pub async fn add_silence(
     Ok(id)
 }
 
-/// Silences that have not ended at `now`.
-pub async fn silences(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Silence>, sqlx::Error> {
+/// Silences that have not ended at `now`; for a reader of the offices `seen` (`None`: all),
+/// those bound to one of their offices.
+pub async fn silences(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    seen: Option<&[i64]>,
+) -> Result<Vec<Silence>, sqlx::Error> {
     sqlx::query_as(
         "select id, matchers, starts_at, ends_at, comment, created_by from silences \
-         where ends_at > $1 order by id",
+         where ends_at > $1 \
+             and ($2::bigint[] is null or (matchers ->> 'office_id')::bigint = any($2)) \
+         order by id",
     )
     .bind(now)
+    .bind(seen)
     .fetch_all(pool)
     .await
 }

@@ -55,17 +55,21 @@ pub struct Maintenance {
 
 type OverrideRow = (String, Option<i32>, Option<i32>, Option<i32>, Option<i32>);
 
-/// Every office with the alert settings that apply there, by name.
+/// Every office (of the offices `seen`; `None`: all) with the alert settings that apply
+/// there, by name.
 pub async fn office_alerting(
     pool: &PgPool,
     defaults: &Settings,
+    seen: Option<&[i64]>,
 ) -> Result<Vec<OfficeAlerting>, sqlx::Error> {
     let rows: Vec<OverrideRow> = sqlx::query_as(
         "select o.name, s.warning_days, s.critical_days, s.silent_after_intervals, \
              s.gone_after_days \
          from offices o left join office_alert_settings s on s.office_id = o.id \
+         where $1::bigint[] is null or o.id = any($1) \
          order by o.name",
     )
+    .bind(seen)
     .fetch_all(pool)
     .await?;
     let unsigned = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
@@ -169,17 +173,21 @@ pub async fn add_maintenance(
     Ok(created)
 }
 
-/// Maintenance windows that have not ended at `now`, by start.
+/// Maintenance windows that have not ended at `now`, of the offices `seen` (`None`: all),
+/// by start.
 pub async fn maintenance(
     pool: &PgPool,
     now: DateTime<Utc>,
+    seen: Option<&[i64]>,
 ) -> Result<Vec<Maintenance>, sqlx::Error> {
     sqlx::query_as(
         "select m.id, o.name as office, m.starts_at, m.ends_at, m.comment \
          from office_maintenance m join offices o on o.id = m.office_id \
-         where m.ends_at > $1 order by m.starts_at, m.id",
+         where m.ends_at > $1 and ($2::bigint[] is null or m.office_id = any($2)) \
+         order by m.starts_at, m.id",
     )
     .bind(now)
+    .bind(seen)
     .fetch_all(pool)
     .await
 }
@@ -210,7 +218,8 @@ pub async fn end_maintenance(
     Ok(dropped + ended > 0)
 }
 
-async fn office_id(pool: &PgPool, name: &str) -> Result<i64, ManageError> {
+/// The id of the office named `name`.
+pub async fn office_id(pool: &PgPool, name: &str) -> Result<i64, ManageError> {
     sqlx::query_scalar("select id from offices where name = $1")
         .bind(name)
         .fetch_optional(pool)

@@ -103,7 +103,7 @@ pub(super) async fn alert_command(
                 "{:>6}  {:<8}  {:<8}  {:<20}  {:<26}  {:>5}  SUBJECT",
                 "ID", "STATE", "SEVERITY", "STARTED", "RULE", "HOSTS"
             )?;
-            for a in alerts::list(pool, &filter).await? {
+            for a in alerts::list(pool, &filter, None).await? {
                 let state = match (a.state.as_str(), a.acknowledged_at) {
                     ("firing", Some(_)) => "acked",
                     (state, _) => state,
@@ -122,7 +122,7 @@ pub(super) async fn alert_command(
             }
         }
         AlertCommand::Show { id } => {
-            let Some(a) = alerts::show(pool, id).await? else {
+            let Some(a) = alerts::show(pool, id, None).await? else {
                 anyhow::bail!("no alert {id}");
             };
             let s = &a.alert;
@@ -218,7 +218,7 @@ pub(super) async fn silence_command(
                 "{:>6}  {:<20}  {:<12}  {:<40}  COMMENT",
                 "ID", "UNTIL", "BY", "MATCHERS"
             )?;
-            for s in alerts::silences(pool, now).await? {
+            for s in alerts::silences(pool, now, None).await? {
                 writeln!(
                     out,
                     "{:>6}  {:<20}  {:<12}  {:<40}  {}",

@@ -75,7 +75,7 @@ pub(super) async fn office_command(
                 "{:<30}  {:>8}  {:>8}  {:>15}  {:>10}",
                 "OFFICE", "WARNING", "CRITICAL", "SILENT AFTER", "GONE AFTER"
             )?;
-            for o in alerts::office_alerting(pool, defaults).await? {
+            for o in alerts::office_alerting(pool, defaults, None).await? {
                 let own = |set: bool| if set { "*" } else { " " };
                 writeln!(
                     out,
@@ -147,7 +147,7 @@ pub(super) async fn maintenance_command(
                 "{:>5}  {:<24}  {:<20}  {:<20}  COMMENT",
                 "ID", "OFFICE", "FROM", "UNTIL"
             )?;
-            for m in alerts::maintenance(pool, now).await? {
+            for m in alerts::maintenance(pool, now, None).await? {
                 writeln!(
                     out,
                     "{:>5}  {:<24}  {:<20}  {:<20}  {}",

@@ -58,18 +58,22 @@ impl BearerToken {
 
     /// Whether `headers` carry `Authorization: Bearer <this token>`.
     pub fn admits(&self, headers: &HeaderMap) -> bool {
-        let Some(presented) = headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-        else {
+        let Some(presented) = presented(headers) else {
             return false;
         };
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         digest.ct_eq(&self.sha256).into()
     }
+}
+
+/// The token of an `Authorization: Bearer …` header, if there is one.
+pub(super) fn presented(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
 }
 
 impl fmt::Debug for BearerToken {

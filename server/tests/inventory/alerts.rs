@@ -227,7 +227,7 @@ async fn a_certificate_on_three_hosts_is_one_alert_from_warning_to_renewal(pool:
         .fetch_one(&pool)
         .await
         .unwrap();
-    let shown = alerts::show(&pool, id).await.unwrap().unwrap();
+    let shown = alerts::show(&pool, id, None).await.unwrap().unwrap();
     let kinds: Vec<&str> = shown.history.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -249,7 +249,7 @@ async fn a_silence_holds_notifications_back_and_an_acknowledgement_stops_repeats
         ..NewSilence::default()
     };
     let silence = alerts::add_silence(&pool, &silence, start).await.unwrap();
-    assert_eq!(alerts::silences(&pool, start).await.unwrap().len(), 1);
+    assert_eq!(alerts::silences(&pool, start, None).await.unwrap().len(), 1);
 
     alerts::evaluate(&pool, start, &settings).await.unwrap();
     alerts::evaluate(&pool, start + Duration::days(1), &settings)
@@ -285,6 +285,7 @@ async fn a_silence_holds_notifications_back_and_an_acknowledgement_stops_repeats
             severity: Some("critical".into()),
             office: Some("Бухгалтерия".into()),
         },
+        None,
     )
     .await
     .unwrap()
@@ -299,7 +300,7 @@ async fn a_silence_holds_notifications_back_and_an_acknowledgement_stops_repeats
         .await
         .unwrap();
     assert_eq!(outbox(&pool, &key).await.len(), 1);
-    let shown = alerts::show(&pool, id).await.unwrap().unwrap();
+    let shown = alerts::show(&pool, id, None).await.unwrap().unwrap();
     assert_eq!(shown.acknowledged_by.as_deref(), Some("ivanova"));
     let kinds: Vec<&str> = shown.history.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["fired", "silenced", "acknowledged"]);
@@ -550,6 +551,7 @@ async fn the_api_lists_shows_acknowledges_and_silences_with_its_token(pool: PgPo
         )),
         metrics_token: None,
         api_token: BearerToken::new("s3cret"),
+        secure_cookies: true,
         channels: Default::default(),
         alert_defaults: std::sync::Arc::new(patient()),
     });

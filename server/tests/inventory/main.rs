@@ -4,6 +4,7 @@
 // Rows are read as tuples so that one assertion compares a whole row.
 #![allow(clippy::type_complexity)]
 
+mod access;
 mod alerts;
 mod batch;
 mod credentials;

@@ -18,6 +18,7 @@ fn api(pool: &PgPool) -> axum::Router {
         metrics: Arc::new(Metrics::new(std::time::Duration::from_secs(15))),
         metrics_token: None,
         api_token: BearerToken::new("t0ken"),
+        secure_cookies: true,
         channels: Default::default(),
         alert_defaults: Arc::new(patient()),
     })

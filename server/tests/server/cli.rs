@@ -380,3 +380,101 @@ async fn notify_test_names_the_channel_and_its_failure(pool: PgPool) {
         .expect(&listed);
     assert!(row.contains("cannot reach webhook helpdesk"), "{row}");
 }
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn the_first_admin_made_on_the_command_line_signs_in_over_http(pool: PgPool) {
+    let url = url_of(&pool);
+    let created = stdout(&server_command(
+        &url,
+        &["user", "create", "root", "--admin"],
+    ));
+    assert!(created.contains("admin of every office"), "{created}");
+    let password = created
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown only now): "))
+        .expect("a generated password")
+        .to_owned();
+    assert_eq!(password.len(), 20);
+    let listed = stdout(&server_command(&url, &["user", "list"]));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("root") && l.contains("admin") && l.ends_with('*')),
+        "{listed}"
+    );
+    let refused = server_command(
+        &url,
+        &[
+            "user", "create", "ROOT", "--role", "viewer", "--office", "Samara",
+        ],
+    );
+    assert!(
+        !refused.status.success(),
+        "a second root (names ignore case)"
+    );
+    let token = stdout(&server_command(
+        &url,
+        &["user", "token", "create", "root", "--name", "backup script"],
+    ));
+    let token = token
+        .lines()
+        .find(|l| l.starts_with("twk_"))
+        .expect("the token")
+        .to_owned();
+
+    let server = crate::support::TestServer::start(pool.clone()).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", server.http);
+    let signed = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "name": "root", "password": password }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(signed.status(), 200);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let me: serde_json::Value = client
+        .get(format!("{base}/api/v1/session"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["name"].as_str(), me["role"].as_str(), &me["offices"]),
+        (Some("root"), Some("admin"), &serde_json::json!("all"))
+    );
+    let users = client
+        .get(format!("{base}/api/v1/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
+
+    // Every change is in the audit log, with where it came from.
+    let audit: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("select actor, action, source from audit_log order by id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    assert_eq!(
+        audit,
+        [
+            (actor.clone(), "user.create".into(), None),
+            (actor, "token.create".into(), None),
+            ("user:root".into(), "login".into(), Some("127.0.0.1".into())),
+        ]
+    );
+    server.stop().await.expect("stops");
+}
