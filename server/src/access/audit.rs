@@ -1,5 +1,6 @@
-//! The audit log: who changed what, when, from where. Written in the same transaction as the
-//! change where there is one, so a change is never without its entry.
+//! The audit log: who changed what, when, from where. Written once the change is made; should
+//! that write fail, the caller is told the request failed (and the log says why), so a change
+//! nobody is told of as done is not left out silently.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -36,7 +36,7 @@ struct NewPassword {
     password: String,
 }
 
-/// Body of `POST /api/v1/tokens`.
+/// Body of `POST /api/v1/api-tokens`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateToken {
@@ -70,8 +70,8 @@ pub(super) fn routes() -> Router<HttpState> {
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{name}/disable", post(disable_user))
         .route("/api/v1/users/{name}/password", put(set_password))
-        .route("/api/v1/tokens", get(list_tokens).post(create_token))
-        .route("/api/v1/tokens/{id}", delete(revoke_token))
+        .route("/api/v1/api-tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/api-tokens/{id}", delete(revoke_token))
         .route("/api/v1/audit", get(audit_log))
 }
 

@@ -841,7 +841,7 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
     let created = send(
         &api,
         "POST",
-        "/api/v1/tokens",
+        "/api/v1/api-tokens",
         &viewer,
         Some(json!({ "name": "nightly export" })),
     )
@@ -866,7 +866,7 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
             .status,
         403
     );
-    let mine = send(&api, "GET", "/api/v1/tokens", &viewer, None)
+    let mine = send(&api, "GET", "/api/v1/api-tokens", &viewer, None)
         .await
         .body;
     assert_eq!(mine.as_array().unwrap().len(), 1);
@@ -882,7 +882,7 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
         send(
             &api,
             "DELETE",
-            &format!("/api/v1/tokens/{id}"),
+            &format!("/api/v1/api-tokens/{id}"),
             &viewer,
             None
         )
@@ -899,7 +899,7 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
     let second = send(
         &api,
         "POST",
-        "/api/v1/tokens",
+        "/api/v1/api-tokens",
         &viewer,
         Some(json!({ "name": "second" })),
     )
