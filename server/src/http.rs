@@ -10,7 +10,10 @@ mod accounts;
 mod api;
 mod auth;
 mod bearer;
+mod csv;
 mod error;
+mod inventory;
+mod openapi;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,8 +56,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi::serve))
         .merge(api::routes())
         .merge(accounts::routes())
+        .merge(inventory::routes())
         .with_state(state)
 }
 

@@ -20,6 +20,7 @@ mod lease;
 pub mod metrics;
 pub mod notify;
 pub mod pki;
+pub mod query;
 pub mod registry;
 
 use std::future::Future;

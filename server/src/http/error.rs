@@ -25,6 +25,10 @@ impl ApiError {
         Self(StatusCode::FORBIDDEN, why.into())
     }
 
+    pub(super) fn bad_request(why: &str) -> Self {
+        Self(StatusCode::BAD_REQUEST, why.into())
+    }
+
     pub(super) fn not_found(what: &str) -> Self {
         Self(StatusCode::NOT_FOUND, what.into())
     }

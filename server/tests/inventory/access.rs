@@ -18,11 +18,11 @@ use tower::ServiceExt as _;
 use crate::alerts::{cert_key, end, expiring, patient, three_hosts};
 use crate::support::*;
 
-const PASSWORD: &str = "long enough passphrase";
+pub(crate) const PASSWORD: &str = "long enough passphrase";
 
 /// How a request is authenticated.
 #[derive(Clone, Debug)]
-enum Auth {
+pub(crate) enum Auth {
     None,
     Bearer(String),
     /// A session cookie, with the CSRF token sent along (`None`: not sent).
@@ -33,13 +33,13 @@ enum Auth {
 }
 
 /// An answer: status, JSON body, `Set-Cookie`.
-struct Answer {
-    status: u16,
-    body: Value,
-    set_cookie: Option<String>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) set_cookie: Option<String>,
 }
 
-fn api(pool: &PgPool) -> axum::Router {
+pub(crate) fn api(pool: &PgPool) -> axum::Router {
     router(HttpState {
         pool: pool.clone(),
         metrics: Arc::new(Metrics::new(std::time::Duration::from_secs(15))),
@@ -51,7 +51,7 @@ fn api(pool: &PgPool) -> axum::Router {
     })
 }
 
-async fn send(
+pub(crate) async fn send(
     router: &axum::Router,
     method: &str,
     path: &str,
@@ -93,7 +93,7 @@ async fn send(
 }
 
 /// Sign in as `name`: the session's cookie and CSRF token.
-async fn sign_in(router: &axum::Router, name: &str, password: &str) -> Auth {
+pub(crate) async fn sign_in(router: &axum::Router, name: &str, password: &str) -> Auth {
     let answer = send(
         router,
         "POST",
@@ -119,7 +119,7 @@ async fn sign_in(router: &axum::Router, name: &str, password: &str) -> Auth {
     }
 }
 
-async fn create_user(pool: &PgPool, name: &str, role: Role, offices: Option<&[&str]>) {
+pub(crate) async fn create_user(pool: &PgPool, name: &str, role: Role, offices: Option<&[&str]>) {
     let user = NewUser {
         name: name.into(),
         password: PASSWORD.into(),

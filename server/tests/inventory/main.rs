@@ -16,6 +16,7 @@ mod notify_alertmanager;
 mod notify_email;
 mod notify_webhook;
 mod offices;
+mod queries;
 mod sink;
 mod store;
 mod support;
