@@ -8,7 +8,7 @@
 
 mod accounts;
 mod api;
-mod auth;
+pub(crate) mod auth;
 mod bearer;
 mod csv;
 mod error;
@@ -60,6 +60,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(api::routes())
         .merge(accounts::routes())
         .merge(inventory::routes())
+        .merge(crate::dashboard::routes())
         .with_state(state)
 }
 

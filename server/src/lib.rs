@@ -10,6 +10,7 @@ pub mod access;
 pub mod alerts;
 pub mod cli;
 pub mod config;
+mod dashboard;
 pub mod db;
 pub mod findings;
 mod grpc;

@@ -35,7 +35,7 @@ pub(super) struct Caller {
 
 /// The client's address, when the server was started with connection info.
 #[derive(Clone, Debug)]
-pub(super) struct Source(Option<String>);
+pub(crate) struct Source(pub(crate) Option<String>);
 
 /// Body of `POST /api/v1/session`.
 #[derive(Deserialize)]
@@ -146,7 +146,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
 }
 
 /// Whether the CSRF token `sent` is the session's, compared in constant time.
-fn csrf_matches(session: Option<&str>, sent: Option<&[u8]>) -> bool {
+pub(crate) fn csrf_matches(session: Option<&str>, sent: Option<&[u8]>) -> bool {
     match (session, sent) {
         (Some(session), Some(sent)) => session.as_bytes().ct_eq(sent).into(),
         _ => false,
@@ -154,7 +154,7 @@ fn csrf_matches(session: Option<&str>, sent: Option<&[u8]>) -> bool {
 }
 
 /// The client's address, when the server was started with connection info.
-fn source(parts: &Parts) -> Option<String> {
+pub(crate) fn source(parts: &Parts) -> Option<String> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -193,31 +193,28 @@ fn whoami(principal: &Principal) -> serde_json::Value {
     })
 }
 
-/// `POST /api/v1/session`: sign in. The same answer for an unknown name, a wrong password, a
-/// disabled or a locked account; the audit log keeps which it was.
-pub(super) async fn sign_in(
-    State(state): State<HttpState>,
-    Source(source): Source,
-    Json(login): Json<Login>,
-) -> Result<Response, ApiError> {
+/// A sign-in checked and its session opened: the account (with the session's CSRF token) and
+/// the `Set-Cookie` value. `None`: refused, for a reason only the audit log keeps.
+pub(crate) async fn open_session(
+    state: &HttpState,
+    name: &str,
+    password: &str,
+    source: Option<String>,
+) -> Result<Option<(Principal, String)>, sqlx::Error> {
     let now = Utc::now();
-    let outcome = users::authenticate(&state.pool, &login.name, &login.password, now).await?;
-    let principal = match outcome {
+    let principal = match users::authenticate(&state.pool, name, password, now).await? {
         Ok(principal) => principal,
         Err(refused) => {
             let change = Change {
                 actor: "anonymous",
                 action: "login.failed",
-                target: format!("user {}", login.name.chars().take(64).collect::<String>()),
+                target: format!("user {}", name.chars().take(64).collect::<String>()),
                 office_id: None,
                 details: serde_json::json!({ "reason": refused.to_string() }),
-                source: source.clone(),
+                source,
             };
             audit::record_now(&state.pool, &change).await?;
-            return Err(ApiError(
-                StatusCode::UNAUTHORIZED,
-                "wrong user name or password, or the account is locked or disabled".into(),
-            ));
+            return Ok(None);
         }
     };
     let user_id = principal.user_id.unwrap_or_default();
@@ -231,12 +228,53 @@ pub(super) async fn sign_in(
         source,
     };
     audit::record_now(&state.pool, &change).await?;
+    let cookie = session_cookie(Some(&opened.cookie), state.secure_cookies);
     let principal = Principal {
         csrf_token: Some(opened.csrf_token),
         ..principal
     };
-    let cookie = session_cookie(Some(&opened.cookie), state.secure_cookies);
-    Ok(([(SET_COOKIE, cookie)], Json(whoami(&principal))).into_response())
+    Ok(Some((principal, cookie)))
+}
+
+/// End the session of `headers`' cookie, recording it for `principal`; the `Set-Cookie`
+/// value that clears the cookie.
+pub(crate) async fn close_session(
+    state: &HttpState,
+    headers: &HeaderMap,
+    principal: &Principal,
+    source: Option<String>,
+) -> Result<String, sqlx::Error> {
+    if let Some(value) = cookie(headers, SESSION_COOKIE) {
+        sessions::close(&state.pool, value).await?;
+    }
+    let change = Change {
+        actor: &principal.actor,
+        action: "logout",
+        target: format!("user {}", principal.name),
+        office_id: None,
+        details: serde_json::json!({}),
+        source,
+    };
+    audit::record_now(&state.pool, &change).await?;
+    Ok(session_cookie(None, state.secure_cookies))
+}
+
+/// `POST /api/v1/session`: sign in. The same answer for an unknown name, a wrong password, a
+/// disabled or a locked account; the audit log keeps which it was.
+pub(super) async fn sign_in(
+    State(state): State<HttpState>,
+    Source(source): Source,
+    Json(login): Json<Login>,
+) -> Result<Response, ApiError> {
+    match open_session(&state, &login.name, &login.password, source).await? {
+        Some((principal, cookie)) => {
+            Ok(([(SET_COOKIE, cookie)], Json(whoami(&principal))).into_response())
+        }
+        None => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "wrong user name or password, or the account is locked or disabled".into(),
+        )),
+    }
 }
 
 /// `GET /api/v1/session`: who is signed in, with the CSRF token for changes.
@@ -250,17 +288,7 @@ pub(super) async fn sign_out(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(value) = cookie(&headers, SESSION_COOKIE) {
-        sessions::close(&state.pool, value).await?;
-    }
-    let change = caller.change(
-        "logout",
-        format!("user {}", caller.principal.name),
-        None,
-        serde_json::json!({}),
-    );
-    audit::record_now(&state.pool, &change).await?;
-    let cookie = session_cookie(None, state.secure_cookies);
+    let cookie = close_session(&state, &headers, &caller.principal, caller.source.clone()).await?;
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, cookie)]).into_response())
 }
 
