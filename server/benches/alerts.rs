@@ -9,13 +9,15 @@
 //! The fleet is 100,000 hosts in 100 offices with 10 certificates each (1,000,000 certificate
 //! sightings; end dates spread over two years, so about 4 % fall inside the 30-day window), a
 //! token and two key containers each (1 % of both gone for ten days), and one agent finding on
-//! every tenth host, divided by `BENCH_SCALE` (1: the full size). Rows are
-//! generated inside PostgreSQL (`insert … select generate_series`), the fastest bulk load there
-//! is, in a fresh database `tokenwatch_bench_alerts_<pid>` dropped at the end
+//! every tenth host, divided by `BENCH_SCALE` (1: the full size). Rows are generated inside
+//! PostgreSQL (`insert … select generate_series`, `support/generated.rs`), the fastest bulk
+//! load there is, in a fresh database `tokenwatch_bench_alerts_<pid>` dropped at the end
 //! (`BENCH_KEEP_DATABASE` keeps it). Prints figures, asserts nothing about speed.
 
 #![allow(clippy::print_stdout)]
 
+#[path = "support/generated.rs"]
+mod generated;
 #[path = "support/scratch.rs"]
 mod scratch;
 
@@ -26,66 +28,12 @@ use tokenwatch_server::alerts::{self, Settings};
 use tokenwatch_server::config::AlertsConfig;
 use tokenwatch_server::db;
 
+use generated::Content;
 use scratch::{Scratch, knob};
 
 fn main() {
     scratch::run(bench());
 }
-
-/// The fleet, generated in SQL: `$1` hosts, 10 certificates, a token and two key containers
-/// each; one token and container in a hundred gone from their host ten days ago.
-const FLEET: [&str; 11] = [
-    "insert into offices (name) select 'office ' || o from generate_series(1, 100) o",
-    "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after, \
-         last_seen_at) \
-     select md5('agent' || h)::uuid, (select min(id) from offices) + h % 100, 'ws-' || h, '01', \
-         now() + interval '1 year', now() \
-     from generate_series(1, $1) h",
-    "insert into hosts (agent_id, hostname, os, arch, agent_version, updated_at, \
-         section_sha256) \
-     select id, hostname, 'linux', 'x86_64', '0.1.0', now(), \
-         jsonb_build_object('findings', md5(id::text)) from agents",
-    "insert into certificates (sha256, sha1, serial, subject, issuer, subject_cn, not_after, \
-         key_usage, extended_key_usage, signature_algorithm, public_key_algorithm, qualified, \
-         is_ca, self_signed, first_seen_at) \
-     select encode(sha256(('cert' || c)::bytea), 'hex'), left(md5('sha1' || c), 40), c::text, \
-         'CN=User ' || c, 'CN=CA', 'User ' || c, \
-         now() + (c * 7919 % (730 * 24)) * interval '1 hour', '{}', '{}', 'GOST', 'GOST', true, \
-         false, false, now() \
-     from generate_series(1, $1 * 10) c",
-    "insert into certificate_sightings (certificate_id, agent_id, first_seen_at, present, \
-         sources) \
-     select c.id, md5('agent' || ((c.id - 1) / 10 + 1))::uuid, now(), true, '[]' \
-     from certificates c",
-    "insert into host_findings (agent_id, ordinal, code, severity, subject, message, \
-         remediation) \
-     select id, 0, 'token.pin_count_low', 'warning', 'token', 'Tries are running out.', \
-         'Confirm the PIN.' from agents where hostname like '%0'",
-    "insert into tokens (model, serial, first_seen_at) \
-     select 'Rutoken ECP', lpad(h::text, 8, '0'), now() from generate_series(1, $1) h",
-    "insert into token_sightings (token_id, agent_id, first_seen_at, present, last_seen_at) \
-     select id, md5('agent' || serial::int)::uuid, now() - interval '1 year', id % 100 <> 0, \
-         case when id % 100 = 0 then now() - interval '10 days' end \
-     from tokens",
-    "insert into containers (agent_id, path, name, first_seen_at, certificate_sha1, \
-         private_key_not_after, media) \
-     select md5('agent' || ((c - 1) / 2 + 1))::uuid, '/var/opt/cprocsp/keys/u/c' || c || '.000', \
-         'le-' || c, now() - interval '1 year', \
-         left(md5('sha1' || ((c - 1) / 2 * 10 + (c - 1) % 2 + 1)), 40), \
-         now() + (c * 4657 % (730 * 24)) * interval '1 hour', \
-         case when c % 3 = 0 then 'removable' else 'hdimage' end \
-     from generate_series(1, $1 * 2) c",
-    "insert into container_sightings (container_id, agent_id, first_seen_at, present, \
-         last_seen_at) \
-     select id, agent_id, first_seen_at, id % 100 <> 0, \
-         case when id % 100 = 0 then now() - interval '10 days' end \
-     from containers",
-    "insert into host_containers (agent_id, ordinal, container_id, name, path, media, complete, \
-         missing_files, damaged_files, certificate_sha1, private_key_not_after) \
-     select c.agent_id, row_number() over (partition by c.agent_id order by c.id) - 1, c.id, \
-         c.name, c.path, c.media, true, '{}', '[]', c.certificate_sha1, c.private_key_not_after \
-     from containers c join container_sightings s on s.container_id = c.id where s.present",
-];
 
 async fn bench() {
     let scale = knob("BENCH_SCALE", 1).max(1);
@@ -97,15 +45,7 @@ async fn bench() {
     db::migrate(&pool).await.unwrap();
 
     let started = Instant::now();
-    for sql in FLEET {
-        let query = sqlx::query(sql);
-        let query = if sql.contains("$1") {
-            query.bind(hosts)
-        } else {
-            query
-        };
-        query.execute(&pool).await.unwrap();
-    }
+    generated::generate(&pool, hosts, Content::Alerts).await;
     sqlx::query("analyze").execute(&pool).await.unwrap();
     let (sightings, containers): (i64, i64) = sqlx::query_as(
         "select (select count(*) from certificate_sightings), (select count(*) from containers)",

@@ -38,51 +38,68 @@ pub async fn summary(
     agent_interval: Duration,
     default_silent_after: u32,
 ) -> Result<Vec<OfficeSummary>, sqlx::Error> {
+    // One pass per table, grouped by office, rather than a subquery per office and count: the
+    // fleet's sightings are read once however many offices there are.
     sqlx::query_as(
         "with office as (select o.id, o.name, \
                  $3::interval * coalesce(s.silent_after_intervals, $4) as silent_after \
              from offices o left join office_alert_settings s on s.office_id = o.id \
              where $1::bigint[] is null or o.id = any($1)), \
          host as (select g.id, g.office_id, g.last_seen_at from agents g \
-             where g.revoked_at is null and ($1::bigint[] is null or g.office_id = any($1))), \
-         certificate as (select distinct h.office_id, c.id, c.not_after from host h \
-             join certificate_sightings s on s.agent_id = h.id and s.present \
-             join certificates c on c.id = s.certificate_id and not c.is_ca) \
-         select o.name as office, \
-             (select count(*) from host h where h.office_id = o.id) as hosts, \
-             (select count(*) from host h where h.office_id = o.id \
-                 and coalesce(h.last_seen_at, '-infinity') < $2 - o.silent_after) as silent_hosts, \
-             (select count(*) from host h join token_sightings s on s.agent_id = h.id \
-                 and s.present where h.office_id = o.id) as tokens, \
-             (select count(*) from host h join host_containers c on c.agent_id = h.id \
-                 where h.office_id = o.id) as containers, \
-             (select count(*) from host h join host_containers c on c.agent_id = h.id \
-                 where h.office_id = o.id and not c.complete) as incomplete_containers, \
-             (select count(*) from certificate c where c.office_id = o.id) as certificates, \
-             (select count(*) from certificate c where c.office_id = o.id \
-                 and c.not_after < $2) as expired, \
-             (select count(*) from certificate c where c.office_id = o.id \
-                 and c.not_after >= $2 and c.not_after < $2 + interval '7 days') \
-                 as expiring_7_days, \
-             (select count(*) from certificate c where c.office_id = o.id \
-                 and c.not_after >= $2 and c.not_after < $2 + interval '30 days') \
-                 as expiring_30_days, \
-             (select count(*) from certificate c where c.office_id = o.id \
-                 and c.not_after >= $2 and c.not_after < $2 + interval '90 days') \
-                 as expiring_90_days, \
-             (select count(*) from host h join host_containers c on c.agent_id = h.id \
-                 where h.office_id = o.id and c.private_key_not_after >= $2 \
-                     and c.private_key_not_after < $2 + interval '30 days') \
-                 as private_keys_expiring_30_days, \
-             (select count(*) from host h join host_findings f on f.agent_id = h.id \
-                 where h.office_id = o.id and f.severity = 'critical') as critical_findings, \
-             (select count(*) from host h join host_findings f on f.agent_id = h.id \
-                 where h.office_id = o.id and f.severity = 'warning') as warning_findings, \
-             (select count(*) from alerts a where a.state = 'firing' and (a.office_id = o.id \
-                 or (a.office_id is null and exists (select 1 from alert_hosts ah \
-                     join host h on h.id = ah.agent_id \
-                     where ah.alert_id = a.id and h.office_id = o.id)))) as firing_alerts \
-         from office o order by o.name",
+             join office o on o.id = g.office_id where g.revoked_at is null), \
+         hosts as (select h.office_id, count(*) as hosts, \
+                 count(*) filter (where coalesce(h.last_seen_at, '-infinity') \
+                     < $2 - o.silent_after) as silent \
+             from host h join office o on o.id = h.office_id group by h.office_id), \
+         tokens as (select h.office_id, count(*) as tokens from host h \
+             join token_sightings s on s.agent_id = h.id and s.present group by h.office_id), \
+         containers as (select h.office_id, count(*) as containers, \
+                 count(*) filter (where not c.complete) as incomplete, \
+                 count(*) filter (where c.private_key_not_after >= $2 \
+                     and c.private_key_not_after < $2 + interval '30 days') as keys_30 \
+             from host h join host_containers c on c.agent_id = h.id group by h.office_id), \
+         certificates as (select d.office_id, count(*) as certificates, \
+                 count(*) filter (where d.not_after < $2) as expired, \
+                 count(*) filter (where d.not_after >= $2 \
+                     and d.not_after < $2 + interval '7 days') as within_7, \
+                 count(*) filter (where d.not_after >= $2 \
+                     and d.not_after < $2 + interval '30 days') as within_30, \
+                 count(*) filter (where d.not_after >= $2 \
+                     and d.not_after < $2 + interval '90 days') as within_90 \
+             from (select distinct h.office_id, c.id, c.not_after from host h \
+                   join certificate_sightings s on s.agent_id = h.id and s.present \
+                   join certificates c on c.id = s.certificate_id and not c.is_ca) d \
+             group by d.office_id), \
+         findings as (select h.office_id, \
+                 count(*) filter (where f.severity = 'critical') as critical, \
+                 count(*) filter (where f.severity = 'warning') as warning \
+             from host h join host_findings f on f.agent_id = h.id group by h.office_id), \
+         alerts as (select x.office_id, count(distinct x.id) as firing from ( \
+                 select a.id, a.office_id from alerts a \
+                     where a.state = 'firing' and a.office_id is not null \
+                 union all \
+                 select a.id, h.office_id from alerts a \
+                     join alert_hosts ah on ah.alert_id = a.id join host h on h.id = ah.agent_id \
+                     where a.state = 'firing' and a.office_id is null) x \
+             group by x.office_id) \
+         select o.name as office, coalesce(h.hosts, 0) as hosts, \
+             coalesce(h.silent, 0) as silent_hosts, coalesce(t.tokens, 0) as tokens, \
+             coalesce(c.containers, 0) as containers, \
+             coalesce(c.incomplete, 0) as incomplete_containers, \
+             coalesce(k.certificates, 0) as certificates, coalesce(k.expired, 0) as expired, \
+             coalesce(k.within_7, 0) as expiring_7_days, \
+             coalesce(k.within_30, 0) as expiring_30_days, \
+             coalesce(k.within_90, 0) as expiring_90_days, \
+             coalesce(c.keys_30, 0) as private_keys_expiring_30_days, \
+             coalesce(f.critical, 0) as critical_findings, \
+             coalesce(f.warning, 0) as warning_findings, \
+             coalesce(a.firing, 0) as firing_alerts \
+         from office o \
+         left join hosts h on h.office_id = o.id left join tokens t on t.office_id = o.id \
+         left join containers c on c.office_id = o.id \
+         left join certificates k on k.office_id = o.id \
+         left join findings f on f.office_id = o.id left join alerts a on a.office_id = o.id \
+         order by o.name",
     )
     .bind(seen)
     .bind(now)
