@@ -4,13 +4,11 @@
 //! pages against `Utc::now()`.
 
 use chrono::{DateTime, Duration, Utc};
-use prost::Message;
 use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
 use tokenwatch_server::access::Role;
-use tokenwatch_server::access::users::{self, NewUser};
 use tokenwatch_server::alerts::{self, Settings};
 use tokenwatch_server::config::AlertsConfig;
 use tokenwatch_server::ingest::apply_report;
@@ -99,15 +97,9 @@ pub(crate) async fn load(pool: &PgPool) -> Fixture {
 
     for (name, role, offices) in [
         (OPERATOR, Role::Operator, None),
-        (VIEWER, Role::Viewer, Some(vec![WAREHOUSE.to_owned()])),
+        (VIEWER, Role::Viewer, Some(&[WAREHOUSE][..])),
     ] {
-        let user = NewUser {
-            name: name.into(),
-            password: PASSWORD.into(),
-            role,
-            offices,
-        };
-        users::create(pool, &user).await.expect("the account");
+        crate::seed::user(pool, name, PASSWORD, role, offices).await;
     }
 
     Fixture {
@@ -175,38 +167,9 @@ fn certificate(i: usize, cn: &str, not_after: DateTime<Utc>) -> v1::Certificate 
     }
 }
 
-/// A report of `inventory` with a content hash that ignores the collection time, as the agent's.
-fn request(sequence: u64, inventory: &v1::Inventory) -> v1::ReportRequest {
-    let mut content = inventory.clone();
-    content.collected_at = None;
-    v1::ReportRequest {
-        sequence,
-        content_hash: Sha256::digest(content.encode_to_vec()).to_vec(),
-        inventory: Some(inventory.clone()),
-    }
-}
+use crate::seed::{office, request};
 
-async fn office(pool: &PgPool, name: &str) -> i64 {
-    sqlx::query_scalar("insert into offices (name) values ($1) returning id")
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .expect("the office")
-}
-
-/// An enrolled agent of `office` (its certificate is never used: reports are applied directly).
+/// An enrolled agent of `office`, its certificate valid for a year from `now`.
 async fn agent(pool: &PgPool, office: i64, hostname: &str, now: DateTime<Utc>) -> Uuid {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after) \
-         values ($1, $2, $3, '01', $4)",
-    )
-    .bind(id)
-    .bind(office)
-    .bind(hostname)
-    .bind(now + Duration::days(365))
-    .execute(pool)
-    .await
-    .expect("the agent");
-    id
+    crate::seed::agent(pool, office, hostname, now + Duration::days(365)).await
 }

@@ -14,6 +14,8 @@ mod fixture;
 
 #[path = "../common/launch.rs"]
 mod launch;
+#[path = "../common/seed.rs"]
+mod seed;
 
 use std::time::Instant;
 

@@ -9,13 +9,11 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use prost::Message as _;
 use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
 use tokenwatch_server::access::Role;
-use tokenwatch_server::access::users::{self, NewUser};
 use tokenwatch_server::alerts::{self, Settings};
 use tokenwatch_server::config::{AlertsConfig, NotifyConfig, Route, WebhookChannel, WebhookFormat};
 use tokenwatch_server::http::{HttpState, router};
@@ -104,39 +102,19 @@ fn inventory(hostname: &str) -> v1::Inventory {
     }
 }
 
-fn report(inventory: &v1::Inventory) -> v1::ReportRequest {
-    v1::ReportRequest {
-        sequence: 1,
-        content_hash: Sha256::digest(inventory.encode_to_vec()).to_vec(),
-        inventory: Some(inventory.clone()),
-    }
-}
-
-async fn office(pool: &PgPool, name: &str) -> i64 {
-    sqlx::query_scalar("insert into offices (name) values ($1) returning id")
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
+use crate::seed::office;
 
 /// An enrolled host of `office` that reported [`inventory`].
 async fn host(pool: &PgPool, office: i64, hostname: &str) -> Uuid {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after) \
-         values ($1, $2, $3, '01', $4)",
+    let id = crate::seed::agent(pool, office, hostname, base() + Duration::days(365)).await;
+    apply_report(
+        pool,
+        id,
+        &crate::seed::request(1, &inventory(hostname)),
+        base(),
     )
-    .bind(id)
-    .bind(office)
-    .bind(hostname)
-    .bind(base() + Duration::days(365))
-    .execute(pool)
     .await
     .unwrap();
-    apply_report(pool, id, &report(&inventory(hostname)), base())
-        .await
-        .unwrap();
     id
 }
 
@@ -154,13 +132,7 @@ async fn two_offices(pool: &PgPool) -> (i64, i64) {
 }
 
 async fn create_user(pool: &PgPool, name: &str, role: Role, offices: Option<&[&str]>) {
-    let user = NewUser {
-        name: name.into(),
-        password: PASSWORD.into(),
-        role,
-        offices: offices.map(|o| o.iter().map(|&n| n.to_owned()).collect()),
-    };
-    users::create(pool, &user).await.unwrap();
+    crate::seed::user(pool, name, PASSWORD, role, offices).await;
 }
 
 fn app(pool: &PgPool, channels: Channels) -> axum::Router {

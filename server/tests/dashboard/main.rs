@@ -3,3 +3,5 @@
 
 mod actions;
 mod pages;
+#[path = "../common/seed.rs"]
+mod seed;

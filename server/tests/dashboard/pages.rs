@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use prost::Message as _;
 use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
 use tokenwatch_server::access::Role;
-use tokenwatch_server::access::users::{self, NewUser};
 use tokenwatch_server::alerts::Settings;
 use tokenwatch_server::config::AlertsConfig;
 use tokenwatch_server::http::{BearerToken, HttpState, router};
@@ -318,39 +316,16 @@ fn warehouse_pc(at: DateTime<Utc>) -> v1::Inventory {
     }
 }
 
-async fn office(pool: &PgPool, name: &str) -> i64 {
-    sqlx::query_scalar("insert into offices (name) values ($1) returning id")
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
+use crate::seed::office;
 
+/// An enrolled agent of `office`, its certificate valid for a year.
 async fn agent(pool: &PgPool, office: i64, hostname: &str) -> Uuid {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after) \
-         values ($1, $2, $3, '01', $4)",
-    )
-    .bind(id)
-    .bind(office)
-    .bind(hostname)
-    .bind(now() + Duration::days(365))
-    .execute(pool)
-    .await
-    .unwrap();
-    id
+    crate::seed::agent(pool, office, hostname, now() + Duration::days(365)).await
 }
 
 /// Store `inventory` as `agent`'s report number `sequence`, received when it was collected.
 async fn report(pool: &PgPool, agent: Uuid, sequence: u64, inventory: &v1::Inventory) {
-    let mut content = inventory.clone();
-    content.collected_at = None;
-    let request = v1::ReportRequest {
-        sequence,
-        content_hash: Sha256::digest(content.encode_to_vec()).to_vec(),
-        inventory: Some(inventory.clone()),
-    };
+    let request = crate::seed::request(sequence, inventory);
     let at = inventory.collected_at.as_ref().unwrap();
     let at = DateTime::from_timestamp(at.seconds, 0).unwrap();
     apply_report(pool, agent, &request, at).await.unwrap();
@@ -373,20 +348,9 @@ async fn fleet(pool: &PgPool) -> Fleet {
     report(pool, old, 2, &old_pc(now - Duration::days(3), false)).await;
     report(pool, buh, 1, &accounting_pc(now - Duration::hours(1))).await;
     report(pool, sklad, 1, &warehouse_pc(now - Duration::hours(1))).await;
-    let admin = NewUser {
-        name: "admin".into(),
-        password: PASSWORD.into(),
-        role: Role::Admin,
-        offices: None,
-    };
-    users::create(pool, &admin).await.unwrap();
-    let accountant = NewUser {
-        name: "buh-it".into(),
-        password: PASSWORD.into(),
-        role: Role::Viewer,
-        offices: Some(vec!["Бухгалтерия".into()]),
-    };
-    users::create(pool, &accountant).await.unwrap();
+    crate::seed::user(pool, "admin", PASSWORD, Role::Admin, None).await;
+    let accounting_only = Some(&["Бухгалтерия"][..]);
+    crate::seed::user(pool, "buh-it", PASSWORD, Role::Viewer, accounting_only).await;
     Fleet { buh, sklad }
 }
 

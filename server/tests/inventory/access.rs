@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tokenwatch_server::access::users::{self, NewUser};
+use tokenwatch_server::access::users;
 use tokenwatch_server::access::{Role, sessions};
 use tokenwatch_server::alerts;
 use tokenwatch_server::http::{BearerToken, HttpState, router};
@@ -120,13 +120,7 @@ pub(crate) async fn sign_in(router: &axum::Router, name: &str, password: &str) -
 }
 
 pub(crate) async fn create_user(pool: &PgPool, name: &str, role: Role, offices: Option<&[&str]>) {
-    let user = NewUser {
-        name: name.into(),
-        password: PASSWORD.into(),
-        role,
-        offices: offices.map(|o| o.iter().map(|&n| n.to_owned()).collect()),
-    };
-    users::create(pool, &user).await.unwrap();
+    crate::seed::user(pool, name, PASSWORD, role, offices).await;
 }
 
 /// Actions of the audit log, oldest first, with their targets.

@@ -17,6 +17,8 @@ mod notify_email;
 mod notify_webhook;
 mod offices;
 mod queries;
+#[path = "../common/seed.rs"]
+mod seed;
 mod sink;
 mod store;
 mod support;

@@ -1,7 +1,6 @@
 //! Realistic reports and database helpers for the inventory tests.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use prost::Message;
 use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgPool};
@@ -231,39 +230,11 @@ fn certificate(i: usize) -> v1::Certificate {
     }
 }
 
-/// A report of `inventory` with a content hash that ignores the collection time, as the agent's.
-pub(crate) fn request(sequence: u64, inventory: &v1::Inventory) -> v1::ReportRequest {
-    let mut content = inventory.clone();
-    content.collected_at = None;
-    v1::ReportRequest {
-        sequence,
-        content_hash: Sha256::digest(content.encode_to_vec()).to_vec(),
-        inventory: Some(inventory.clone()),
-    }
-}
+pub(crate) use crate::seed::{office, request};
 
-pub(crate) async fn office(pool: &PgPool, name: &str) -> i64 {
-    sqlx::query_scalar("insert into offices (name) values ($1) returning id")
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
+/// An agent of `office` whose certificate runs a year past [`base`].
 pub(crate) async fn agent(pool: &PgPool, office: i64, hostname: &str) -> Uuid {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after) \
-         values ($1, $2, $3, '01', $4)",
-    )
-    .bind(id)
-    .bind(office)
-    .bind(hostname)
-    .bind(base() + Duration::days(365))
-    .execute(pool)
-    .await
-    .unwrap();
-    id
+    crate::seed::agent(pool, office, hostname, base() + Duration::days(365)).await
 }
 
 /// Every row of every table the ingest writes, as text, for before/after comparisons.
