@@ -251,23 +251,28 @@ impl Browser {
 
     /// Click `element` (a link or a submit button) and wait for the page it leads to. The
     /// address may stay the same (a form that redirects back, the language switch), so the
-    /// sign of a new page is that the old document is gone.
+    /// sign of a new page is that a mark left on the old one's window is gone and the new one
+    /// has loaded. While the old page unloads, the driver may answer with errors of the
+    /// moment (a node leaving the document, a script cut short): those are waited out.
     pub(crate) async fn click_and_wait(&self, element: &Element) {
-        let old = self
-            .client
-            .find(Locator::Css("html"))
+        self.client
+            .execute("window.tokenwatchOldPage = true; return null;", vec![])
             .await
-            .expect("the page's root");
+            .expect("the page takes a mark");
         element.click().await.expect("the element is clicked");
         let deadline = Instant::now() + WAIT;
+        let new_page = "return window.tokenwatchOldPage === undefined \
+                        && document.readyState === 'complete';";
         loop {
-            match old.tag_name().await {
-                Err(error) if error.is_stale_element_reference() => break,
-                Err(error) => panic!("after a click: {error}"),
-                Ok(_) => {}
+            let answer = self.client.execute(new_page, vec![]).await;
+            if matches!(answer, Ok(serde_json::Value::Bool(true))) {
+                break;
             }
             if Instant::now() > deadline {
-                panic!("no new page after a click at {}", self.path().await);
+                panic!(
+                    "no new page after a click at {} ({answer:?})",
+                    self.path().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
