@@ -31,9 +31,12 @@ use uuid::Uuid;
 
 use scratch::{Scratch, knob};
 
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, unused_imports)]
 #[path = "../tests/inventory/support.rs"]
 mod support;
+// The sample reports' helpers seed through it.
+#[path = "../tests/common/seed.rs"]
+mod seed;
 
 #[path = "support/fleet.rs"]
 mod fleet;

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod certificates;
+mod filters;
 mod hosts;
 mod i18n;
 mod layout;

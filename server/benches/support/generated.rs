@@ -83,7 +83,8 @@ const FLEET: [&str; 11] = [
     "insert into agents (id, office_id, hostname, certificate_serial, certificate_not_after, \
          last_seen_at, enrolled_at) \
      select md5('agent' || h)::uuid, (select min(id) from offices) + h % 100, 'ws-' || h, '01', \
-         now() + interval '1 year', now(), now() - (h % 700) * interval '1 day' \
+         now() + interval '1 year', now(), \
+         now() - abs(hashtext('enrolled' || h)::bigint) % 700 * interval '1 day' \
      from generate_series(1, $1) h",
     // Four hosts in five run Windows; one in ten has an older agent.
     "insert into hosts (agent_id, hostname, os, os_version, arch, agent_version, collected_at, \
@@ -93,7 +94,7 @@ const FLEET: [&str; 11] = [
                  'Windows 10 Enterprise LTSC 2021'])[1 + h % 3] \
              else (array['Astra Linux 1.7', 'RED OS 7.3'])[1 + h % 2] end, \
          'x86_64', case when h / 100 % 10 = 7 then '0.0.9' else '0.1.0' end, \
-         now() - (h % 15) * interval '1 minute', \
+         now() - abs(hashtext('collected' || h)::bigint) % 15 * interval '1 minute', \
          jsonb_build_object('cryptopro', jsonb_build_object('installed', true, \
                  'version', '5.0', 'build', '5.0.12455', 'license', \
                  jsonb_build_object('serial_prefix', '5050N', 'for_version', '5.0', \
@@ -206,7 +207,8 @@ const FLEET: [&str; 11] = [
              when h / 100 % 20 in (6, 18) then 'ESMART Token GOST' \
              when h / 100 % 20 in (1, 11, 13, 17) then 'Rutoken ECP 3.0' \
              else 'Rutoken ECP' end, \
-         lpad(h::text, 8, '0'), now() - (h % 700) * interval '1 day' \
+         lpad(h::text, 8, '0'), \
+         now() - abs(hashtext('token' || h)::bigint) % 700 * interval '1 day' \
      from generate_series(1, $1) h",
     "insert into token_sightings (token_id, agent_id, first_seen_at, present, last_seen_at) \
      select id, md5('agent' || serial::int)::uuid, now() - interval '1 year', id % 100 <> 0, \
@@ -246,13 +248,15 @@ const FLEET: [&str; 11] = [
 /// (most expired), keys ending soon in every office, the tokens and readers each host lists.
 const LISTS: [&str; 10] = [
     // One host in 50 of every office silent for 2 to 21 days.
-    "update agents g set last_seen_at = now() - (2 + h % 20) * interval '1 day' \
+    "update agents g \
+     set last_seen_at = now() - (2 + abs(hashtext('silent' || h)::bigint) % 20) * interval '1 day' \
      from generate_series(1, $1) h \
      where g.id = md5('agent' || h)::uuid and h / 100 % 50 = 3",
     // One token in 100 of every office unplugged days ago and not seen since (token `h` is
     // host `h`'s).
     "update token_sightings set present = false, \
-         last_seen_at = now() - (3 + token_id % 20) * interval '1 day' \
+         last_seen_at = now() \
+             - (3 + abs(hashtext('gone' || token_id)::bigint) % 20) * interval '1 day' \
      where present and token_id / 100 % 100 = 5",
     // One token in 200 of every office moved here twenty days ago from the next host (in the
     // next office), where it was for the year before.
@@ -310,8 +314,11 @@ const LISTS: [&str; 10] = [
          false, ends - interval '15 months' + interval '3 days' \
      from generate_series(1, $1) h join certificates c on c.id = (h - 1) * 10 + 1, \
          lateral (select case when h / 100 % 10 < 3 \
-                 then now() - (1 + h * 7919 % 700) * interval '1 day' \
-                 else now() + (1 + h % 29) * interval '1 day' end as ends) e \
+                 then now() - (1 + abs(hashtext('previous' || h)::bigint) % 700) \
+                     * interval '1 day' \
+                 else now() + (1 + abs(hashtext('previous' || h)::bigint) % 29) \
+                     * interval '1 day' end \
+                 as ends) e \
      where h / 100 % 10 < 4",
     "insert into certificate_sightings (certificate_id, agent_id, first_seen_at, present, \
          sources, issuer_present) \
@@ -323,7 +330,8 @@ const LISTS: [&str; 10] = [
     // The key in the first container of one host in 25 of every office ends within the month.
     "update host_containers hc \
      set private_key_not_before = now() - interval '14 months', \
-         private_key_not_after = now() + (1 + h % 29) * interval '1 day' \
+         private_key_not_after = now() \
+             + (1 + abs(hashtext('key' || h)::bigint) % 29) * interval '1 day' \
      from generate_series(1, $1) h \
      where hc.agent_id = md5('agent' || h)::uuid and hc.ordinal = 0 and h / 100 % 25 = 8",
     // The token plugged into each host, holding certificates 0 and 1; the host's readers: the

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryScalar;
+use sqlx::{PgConnection, PgPool, Postgres};
 
 use super::password::{self, PasswordError};
 use super::{Offices, Principal, Role};
@@ -177,21 +179,12 @@ pub async fn find(pool: &PgPool, name: &str) -> Result<Option<User>, sqlx::Error
 
 /// Disable an account: it signs in no more, and its sessions and API tokens stop working.
 pub async fn disable(pool: &PgPool, name: &str) -> Result<(), UserError> {
-    let mut tx = pool.begin().await?;
-    let id: Option<i64> = sqlx::query_scalar(
+    let update = sqlx::query_scalar(
         "update users set disabled_at = coalesce(disabled_at, now()) \
          where lower(name) = lower($1) returning id",
     )
-    .bind(name)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let id = id.ok_or_else(|| UserError::NotFound(name.to_owned()))?;
-    sqlx::query("delete from sessions where user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    .bind(name);
+    update_ending_sessions(pool, name, update).await
 }
 
 /// Set an account's password; its sessions end, and a lock from failed logins is lifted.
@@ -200,15 +193,24 @@ pub async fn set_password(pool: &PgPool, name: &str, new: &str) -> Result<(), Us
     let hash = tokio::task::spawn_blocking(move || password::hash(&new))
         .await
         .map_err(|error| PasswordError::Hash(error.to_string()))??;
-    let mut tx = pool.begin().await?;
-    let id: Option<i64> = sqlx::query_scalar(
+    let update = sqlx::query_scalar(
         "update users set password_hash = $2, failed_logins = 0, locked_until = null \
          where lower(name) = lower($1) returning id",
     )
     .bind(name)
-    .bind(&hash)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .bind(&hash);
+    update_ending_sessions(pool, name, update).await
+}
+
+/// Run `update` (an update of account `name`, bound, returning its id) and end the account's
+/// sessions, both or neither.
+async fn update_ending_sessions(
+    pool: &PgPool,
+    name: &str,
+    update: QueryScalar<'_, Postgres, i64, PgArguments>,
+) -> Result<(), UserError> {
+    let mut tx = pool.begin().await?;
+    let id = update.fetch_optional(&mut *tx).await?;
     let id = id.ok_or_else(|| UserError::NotFound(name.to_owned()))?;
     sqlx::query("delete from sessions where user_id = $1")
         .bind(id)

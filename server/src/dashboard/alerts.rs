@@ -6,22 +6,22 @@
 //! account sees; it is written to the audit log under the API's action names, so the log reads
 //! the same whichever way the change was made.
 
-use std::collections::HashMap;
+mod changes;
+mod detail;
+mod list;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::i18n::{self, Lang};
-use super::layout::{self, Section};
-use super::{Viewer, office_names, unavailable};
+use super::layout;
+use super::{Viewer, unavailable};
 use crate::access::{Change, Role, audit};
-use crate::alerts::{self, AlertDetail, AlertFilter, AlertSummary, ManageError, NewSilence};
+use crate::alerts::{self, AlertDetail, ManageError};
 use crate::http::HttpState;
 
 struct Words {
@@ -170,53 +170,6 @@ const EN: Words = Words {
 /// How long a silence lasts: the form's value, days.
 const DURATIONS: [(&str, i64); 3] = [("1", 1), ("7", 7), ("30", 30)];
 
-/// `GET /alerts`'s query; an empty value (the filter form's "any") matches all.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct ListQuery {
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    severity: String,
-    /// What was just done, for the message: `ack` or `silence`.
-    #[serde(default)]
-    done: String,
-}
-
-/// `POST /alerts/{id}/ack`. Missing fields read as empty, so that a form without a comment
-/// gets the page with a message rather than a bare rejection.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct AckForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    comment: String,
-}
-
-/// `POST /alerts/silence`; also the silence form's values when it is shown.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub(super) struct SilenceForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    host: String,
-    #[serde(default)]
-    certificate: String,
-    /// Days, one of [`DURATIONS`].
-    #[serde(default)]
-    until: String,
-    #[serde(default)]
-    comment: String,
-    /// The alert whose page the form was on, to show it again when the input is refused.
-    #[serde(default)]
-    alert: String,
-}
-
 /// A message above a page's content.
 enum Notice {
     Done(&'static str),
@@ -225,487 +178,22 @@ enum Notice {
 
 pub(super) fn routes() -> Router<HttpState> {
     Router::new()
-        .route("/alerts", get(list_page))
-        .route("/alerts/silence", post(silence))
-        .route("/alerts/{id}", get(detail_page))
-        .route("/alerts/{id}/ack", post(ack))
+        .route("/alerts", get(list::page))
+        .route("/alerts/silence", post(changes::silence))
+        .route("/alerts/{id}", get(detail::page))
+        .route("/alerts/{id}/ack", post(changes::ack))
 }
 
-// === pages ===
+// === shared, some with the settings' pages ===
 
-/// `GET /alerts`.
-async fn list_page(
-    State(state): State<HttpState>,
-    viewer: Viewer,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    let words = viewer.lang.pick(&RU, &EN);
-    let Some(filter) = filter_of(&query) else {
-        return super::bad_request(viewer.lang, words.bad_filter);
-    };
-    let notice = match query.done.as_str() {
-        "ack" => Some(Notice::Done(words.done_ack)),
-        "silence" => Some(Notice::Done(words.done_silence)),
-        _ => None,
-    };
-    let page = list_body(&state, &viewer, &filter, notice).await;
-    answer(viewer.lang, StatusCode::OK, page)
+/// Refused unless the form carries the session's CSRF token and the account's role allows
+/// what `role` allows: what every change checks first, in that order.
+// The refusal is the page the handler answers with, as `Viewer::check`'s.
+#[allow(clippy::result_large_err)]
+pub(super) fn allowed(viewer: &Viewer, csrf_token: &str, role: Role) -> Result<(), Response> {
+    viewer.check(csrf_token)?;
+    viewer.require(role)
 }
-
-/// `GET /alerts/{id}`: a 404 page for an alert the account does not see.
-async fn detail_page(
-    State(state): State<HttpState>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-) -> Response {
-    let alert = match visible(&state, &viewer, &id).await {
-        Ok(Some(alert)) => alert,
-        Ok(None) => return not_found(viewer.lang),
-        Err(error) => return failed(viewer.lang, &error),
-    };
-    let draft = SilenceForm::prefilled(&alert);
-    let page = detail_body(&state, &viewer, &alert, None, &draft).await;
-    answer(viewer.lang, StatusCode::OK, page)
-}
-
-/// The alert filter of `query`; `None` when a value is not one the list knows.
-fn filter_of(query: &ListQuery) -> Option<AlertFilter> {
-    let given = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_owned());
-    let filter = AlertFilter {
-        state: given(&query.state),
-        office: given(&query.office),
-        severity: given(&query.severity),
-    };
-    let known_state = filter
-        .state
-        .as_deref()
-        .is_none_or(|s| ["firing", "resolved"].contains(&s));
-    let known_severity = filter
-        .severity
-        .as_deref()
-        .is_none_or(|s| ["critical", "warning", "info"].contains(&s));
-    (known_state && known_severity).then_some(filter)
-}
-
-/// The list page: filters, then a row per alert the account sees.
-async fn list_body(
-    state: &HttpState,
-    viewer: &Viewer,
-    filter: &AlertFilter,
-    notice: Option<Notice>,
-) -> Result<Markup, sqlx::Error> {
-    let words = viewer.lang.pick(&RU, &EN);
-    let texts = i18n::texts(viewer.lang);
-    let seen = viewer.principal.offices.restriction();
-    let list = alerts::list(&state.pool, filter, seen).await?;
-    let by = acknowledgers(state, &list).await?;
-    let offices = office_names(state, viewer).await?;
-    let can_act = viewer.principal.has(Role::Operator);
-    let content = html! {
-        (notice_markup(notice))
-        (filter_form(viewer.lang, filter, &offices))
-        div.table { table id="alerts" {
-            thead { tr {
-                th {} th { (words.subject) } th { (words.summary) } th { (texts.office) }
-                th { (words.hosts) } th { (words.started) } th { (words.state) }
-                th { (words.acknowledged) }
-            } }
-            tbody {
-                @for alert in &list {
-                    (row(viewer, alert, by.get(&alert.id).map(String::as_str), can_act))
-                }
-                @if list.is_empty() {
-                    tr { td.muted colspan="8" { (texts.nothing) } }
-                }
-            }
-        } }
-    };
-    Ok(layout::page(viewer, Section::Alerts, words.title, content))
-}
-
-/// Who acknowledged each of `list`'s acknowledged alerts, by id: the list's rows do not carry
-/// it, and the page names them.
-async fn acknowledgers(
-    state: &HttpState,
-    list: &[AlertSummary],
-) -> Result<HashMap<i64, String>, sqlx::Error> {
-    let ids: Vec<i64> = list
-        .iter()
-        .filter(|a| a.acknowledged_at.is_some())
-        .map(|a| a.id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "select id, acknowledged_by from alerts \
-         where id = any($1) and acknowledged_by is not null",
-    )
-    .bind(&ids)
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(rows.into_iter().collect())
-}
-
-/// The filter form: state, office, severity.
-fn filter_form(lang: Lang, filter: &AlertFilter, offices: &[String]) -> Markup {
-    let words = lang.pick(&RU, &EN);
-    let texts = i18n::texts(lang);
-    let state = filter.state.as_deref().unwrap_or_default();
-    let office = filter.office.as_deref().unwrap_or_default();
-    let severity = filter.severity.as_deref().unwrap_or_default();
-    html! {
-        form.filters method="get" action="/alerts" {
-            label { (words.state) select name="state" {
-                option value="" { (words.any_state) }
-                option value="firing" selected[state == "firing"] { (words.firing) }
-                option value="resolved" selected[state == "resolved"] { (words.resolved) }
-            } }
-            label { (texts.office) select name="office" {
-                option value="" { (texts.all_offices) }
-                @for name in offices {
-                    option value=(name) selected[name == office] { (name) }
-                }
-            } }
-            label { (words.severity) select name="severity" {
-                option value="" { (words.any_severity) }
-                @for value in ["critical", "warning", "info"] {
-                    option value=(value) selected[value == severity] { (value) }
-                }
-            } }
-            button type="submit" { (texts.filter) }
-        }
-    }
-}
-
-/// One alert of the list; for an operator, a firing alert nobody acknowledged yet has the
-/// acknowledgement form in its row, the most common thing done from this page.
-fn row(viewer: &Viewer, alert: &AlertSummary, by: Option<&str>, can_act: bool) -> Markup {
-    let words = viewer.lang.pick(&RU, &EN);
-    let firing = alert.state == "firing";
-    html! {
-        tr id={ "alert-" (alert.id) } {
-            td { (layout::severity(&alert.severity)) }
-            td { a href={ "/alerts/" (alert.id) } { (alert.subject) } }
-            td { (alert.summary) }
-            td { (alert.office.as_deref().unwrap_or("—")) }
-            td.num { (alert.hosts) }
-            td { (stamp(alert.started_at)) }
-            td {
-                @if firing { (words.firing) } @else { (words.resolved) }
-                @if let Some(at) = alert.resolved_at { br; span.muted { (stamp(at)) } }
-            }
-            td.acknowledged {
-                @if let Some(at) = alert.acknowledged_at {
-                    (by.unwrap_or("—")) br; span.muted { (stamp(at)) }
-                } @else if firing && can_act {
-                    (ack_form(viewer, alert.id))
-                } @else {
-                    "—"
-                }
-            }
-        }
-    }
-}
-
-/// The page of one alert: what, where, what to do, what happened; for an operator the
-/// acknowledgement and silence forms.
-async fn detail_body(
-    state: &HttpState,
-    viewer: &Viewer,
-    detail: &AlertDetail,
-    notice: Option<Notice>,
-    draft: &SilenceForm,
-) -> Result<Markup, sqlx::Error> {
-    let words = viewer.lang.pick(&RU, &EN);
-    let alert = &detail.alert;
-    let can_act = viewer.principal.has(Role::Operator);
-    let offices = if can_act {
-        office_names(state, viewer).await?
-    } else {
-        Vec::new()
-    };
-    let content = html! {
-        (notice_markup(notice))
-        (facts(viewer.lang, detail))
-        p { (alert.summary) }
-        h2 { (words.remediation) }
-        pre.remediation { (detail.remediation) }
-        h2 { (words.hosts) " (" (detail.host_list.len()) ")" }
-        @if detail.host_list.is_empty() {
-            p.muted { (words.no_hosts) }
-        } @else {
-            ul.hosts {
-                @for host in &detail.host_list {
-                    li { a href={ "/hosts/" (host.agent_id) } { (host.hostname) } }
-                }
-            }
-        }
-        h2 { (words.history) }
-        (history(viewer.lang, detail))
-        @if can_act && alert.state == "firing" {
-            h2 { (words.ack_heading) }
-            (ack_form(viewer, alert.id))
-        }
-        @if can_act {
-            h2 { (words.silence_heading) }
-            p.muted { (words.silence_note) }
-            (silence_form(viewer, &offices, draft))
-        }
-    };
-    Ok(layout::page(
-        viewer,
-        Section::Alerts,
-        &alert.subject,
-        content,
-    ))
-}
-
-/// The alert's facts as a definition list.
-fn facts(lang: Lang, detail: &AlertDetail) -> Markup {
-    let words = lang.pick(&RU, &EN);
-    let alert = &detail.alert;
-    html! {
-        dl.facts {
-            dt { (words.severity) } dd { (layout::severity(&alert.severity)) }
-            dt { (words.state) } dd {
-                @if alert.state == "firing" { (words.firing) } @else { (words.resolved) }
-                @if let Some(at) = alert.resolved_at { " " span.muted { (stamp(at)) } }
-            }
-            dt { (i18n::texts(lang).office) } dd { (alert.office.as_deref().unwrap_or("—")) }
-            dt { (words.rule) } dd { code { (alert.rule) } }
-            dt { (words.key) } dd { code { (alert.key) } }
-            dt { (words.started) } dd { (stamp(alert.started_at)) }
-            dt { (words.acknowledged) } dd {
-                @if let Some(at) = alert.acknowledged_at {
-                    (detail.acknowledged_by.as_deref().unwrap_or("—")) ", " (stamp(at))
-                    @if let Some(comment) = &detail.acknowledged_comment { ": " (comment) }
-                } @else { "—" }
-            }
-        }
-    }
-}
-
-/// The alert's events, oldest first.
-fn history(lang: Lang, detail: &AlertDetail) -> Markup {
-    let words = lang.pick(&RU, &EN);
-    html! {
-        div.table { table.history {
-            thead { tr {
-                th { (words.when) } th { (words.event) } th { (words.severity) }
-                th { (words.who) } th { (words.detail) }
-            } }
-            tbody {
-                @for event in &detail.history {
-                    tr {
-                        td { (stamp(event.at)) }
-                        td { (event.kind) }
-                        td { @if let Some(severity) = &event.severity { (layout::severity(severity)) } }
-                        td { (event.actor.as_deref().unwrap_or("—")) }
-                        td { (event.detail) }
-                    }
-                }
-            }
-        } }
-    }
-}
-
-/// The acknowledgement form of alert `id`: a comment is required, as the API requires one.
-fn ack_form(viewer: &Viewer, id: i64) -> Markup {
-    let words = viewer.lang.pick(&RU, &EN);
-    html! {
-        form.ack.inline method="post" action={ "/alerts/" (id) "/ack" } {
-            input type="hidden" name="csrf_token" value=(viewer.csrf());
-            input name="comment" required placeholder=(words.comment_hint)
-                aria-label=(words.comment);
-            button type="submit" { (words.acknowledge) }
-        }
-    }
-}
-
-/// The silence form with `draft`'s values. An account of some offices must name one of them,
-/// so it gets no "all offices" choice.
-fn silence_form(viewer: &Viewer, offices: &[String], draft: &SilenceForm) -> Markup {
-    let words = viewer.lang.pick(&RU, &EN);
-    let texts = i18n::texts(viewer.lang);
-    let scoped = viewer.principal.offices.restriction().is_some();
-    let durations = [words.day_1, words.days_7, words.days_30];
-    html! {
-        form.stack.silence method="post" action="/alerts/silence" {
-            input type="hidden" name="csrf_token" value=(viewer.csrf());
-            input type="hidden" name="alert" value=(draft.alert);
-            label { (texts.office) select name="office" required[scoped] {
-                @if !scoped {
-                    option value="" selected[draft.office.is_empty()] { (texts.all_offices) }
-                }
-                @for name in offices {
-                    option value=(name) selected[*name == draft.office] { (name) }
-                }
-            } }
-            label { (words.code) input name="code" value=(draft.code); }
-            label { (words.host) input name="host" value=(draft.host); }
-            label { (words.certificate) input name="certificate" value=(draft.certificate); }
-            label { (words.until) select name="until" {
-                @for ((value, _), label) in DURATIONS.iter().zip(durations) {
-                    option value=(value) selected[*value == draft.until] { (label) }
-                }
-            } }
-            label { (words.comment) input name="comment" required value=(draft.comment); }
-            button type="submit" { (words.silence) }
-        }
-    }
-}
-
-// === changes ===
-
-/// `POST /alerts/{id}/ack`: acknowledge, as `POST /api/v1/alerts/{id}/ack` does, then back to
-/// the list.
-async fn ack(
-    State(state): State<HttpState>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    Form(form): Form<AckForm>,
-) -> Response {
-    if let Err(refused) = viewer.check(&form.csrf_token) {
-        return refused;
-    }
-    if let Err(refused) = viewer.require(Role::Operator) {
-        return refused;
-    }
-    let words = viewer.lang.pick(&RU, &EN);
-    let alert = match visible(&state, &viewer, &id).await {
-        Ok(Some(alert)) => alert,
-        Ok(None) => return not_found(viewer.lang),
-        Err(error) => return failed(viewer.lang, &error),
-    };
-    let comment = form.comment.trim();
-    if comment.is_empty() {
-        return detail_again(&state, &viewer, &alert, words.need_comment.into(), None).await;
-    }
-    let id = alert.alert.id;
-    let by = viewer.principal.name.as_str();
-    match alerts::acknowledge(&state.pool, id, by, comment, Utc::now()).await {
-        Ok(()) => {}
-        // Resolved since the page was shown.
-        Err(ManageError::NotFound) => {
-            return detail_again(&state, &viewer, &alert, words.not_firing.into(), None).await;
-        }
-        Err(ManageError::Invalid(why)) => {
-            return detail_again(&state, &viewer, &alert, why, None).await;
-        }
-        Err(ManageError::Db(error)) => return failed(viewer.lang, &error),
-    }
-    let details = serde_json::json!({ "by": by, "comment": comment, "key": alert.alert.key });
-    let recorded = async {
-        let office = match alert.alert.office.as_deref() {
-            Some(name) => Some(office_of(&state, name).await?),
-            None => None,
-        };
-        let target = format!("alert {id}");
-        record(
-            &state,
-            &viewer,
-            "alert.acknowledge",
-            target,
-            office,
-            details,
-        )
-        .await
-    };
-    match recorded.await {
-        Ok(()) => Redirect::to("/alerts?done=ack").into_response(),
-        Err(error) => failed(viewer.lang, &error),
-    }
-}
-
-/// `POST /alerts/silence`: create a silence, as `POST /api/v1/silences` does, then back to the
-/// list.
-async fn silence(
-    State(state): State<HttpState>,
-    viewer: Viewer,
-    Form(form): Form<SilenceForm>,
-) -> Response {
-    if let Err(refused) = viewer.check(&form.csrf_token) {
-        return refused;
-    }
-    if let Err(refused) = viewer.require(Role::Operator) {
-        return refused;
-    }
-    let (silence, office) = match checked_silence(&state, &viewer, &form).await {
-        Ok(Ok(checked)) => checked,
-        Ok(Err(why)) => return silence_again(&state, &viewer, &form, why.into()).await,
-        Err(error) => return failed(viewer.lang, &error),
-    };
-    let id = match alerts::add_silence(&state.pool, &silence, Utc::now()).await {
-        Ok(id) => id,
-        Err(ManageError::Invalid(why)) => return silence_again(&state, &viewer, &form, why).await,
-        Err(ManageError::NotFound) => return not_found(viewer.lang),
-        Err(ManageError::Db(error)) => return failed(viewer.lang, &error),
-    };
-    let details = serde_json::json!({
-        "office": silence.office, "code": silence.code, "certificate": silence.certificate,
-        "host": silence.host, "until": silence.until, "comment": silence.comment,
-    });
-    let target = format!("silence {id}");
-    match record(&state, &viewer, "silence.create", target, office, details).await {
-        Ok(()) => Redirect::to("/alerts?done=silence").into_response(),
-        Err(error) => failed(viewer.lang, &error),
-    }
-}
-
-/// The silence `form` asks for, with its office's id; or why it is refused. As the API: an
-/// office must be one the account sees, and an account of some offices must name one, so that
-/// it silences nothing of another office.
-async fn checked_silence(
-    state: &HttpState,
-    viewer: &Viewer,
-    form: &SilenceForm,
-) -> Result<Result<(NewSilence, Option<i64>), &'static str>, sqlx::Error> {
-    let words = viewer.lang.pick(&RU, &EN);
-    let given = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_owned());
-    let office = given(&form.office);
-    let office_id = match (&office, viewer.principal.offices.restriction()) {
-        (Some(name), _) => match seen_office(state, viewer, name).await? {
-            Some(id) => Some(id),
-            None => return Ok(Err(words.bad_office)),
-        },
-        (None, None) => None,
-        (None, Some(_)) => return Ok(Err(words.need_office)),
-    };
-    let Some(days) = DURATIONS
-        .iter()
-        .find(|(value, _)| *value == form.until)
-        .map(|d| d.1)
-    else {
-        return Ok(Err(words.bad_until));
-    };
-    let Some(comment) = given(&form.comment) else {
-        return Ok(Err(words.need_comment));
-    };
-    let silence = NewSilence {
-        office,
-        code: given(&form.code),
-        certificate: given(&form.certificate),
-        host: given(&form.host),
-        until: Utc::now() + Duration::days(days),
-        comment,
-        created_by: viewer.principal.name.clone(),
-    };
-    if [
-        &silence.office,
-        &silence.code,
-        &silence.certificate,
-        &silence.host,
-    ]
-    .iter()
-    .all(|m| m.is_none())
-    {
-        return Ok(Err(words.need_matcher));
-    }
-    Ok(Ok((silence, office_id)))
-}
-
-// === shared ===
 
 /// Alert `id` (as the address gives it) if the account sees it.
 async fn visible(
@@ -762,47 +250,12 @@ pub(super) async fn record(
     audit::record_now(&state.pool, &change).await
 }
 
-/// The alert's page again with `why` (422): nothing was changed. `draft` keeps what was typed
-/// into the silence form.
-async fn detail_again(
-    state: &HttpState,
-    viewer: &Viewer,
-    alert: &AlertDetail,
-    why: String,
-    draft: Option<&SilenceForm>,
-) -> Response {
-    let prefilled = SilenceForm::prefilled(alert);
-    let draft = draft.unwrap_or(&prefilled);
-    let page = detail_body(state, viewer, alert, Some(Notice::Error(why)), draft).await;
-    answer(viewer.lang, StatusCode::UNPROCESSABLE_ENTITY, page)
-}
-
-/// A refused silence: the page of the alert the form was on, else the list, with `why` (422).
-async fn silence_again(
-    state: &HttpState,
-    viewer: &Viewer,
-    form: &SilenceForm,
-    why: String,
-) -> Response {
-    match visible(state, viewer, &form.alert).await {
-        Ok(Some(alert)) => {
-            let draft = SilenceForm {
-                csrf_token: String::new(),
-                ..form.clone()
-            };
-            detail_again(state, viewer, &alert, why, Some(&draft)).await
-        }
-        Ok(None) => {
-            let page = list_body(
-                state,
-                viewer,
-                &AlertFilter::default(),
-                Some(Notice::Error(why)),
-            )
-            .await;
-            answer(viewer.lang, StatusCode::UNPROCESSABLE_ENTITY, page)
-        }
-        Err(error) => failed(viewer.lang, &error),
+/// The answer to a change once made: to `to` when the change is in the audit log
+/// (`recorded`), the 503 page when it could not be written there.
+pub(super) fn after_record(lang: Lang, recorded: Result<(), sqlx::Error>, to: &str) -> Response {
+    match recorded {
+        Ok(()) => Redirect::to(to).into_response(),
+        Err(error) => failed(lang, &error),
     }
 }
 
@@ -817,12 +270,16 @@ fn notice_markup(notice: Option<Notice>) -> Markup {
 }
 
 /// A time as the pages show it (UTC).
-fn stamp(at: DateTime<Utc>) -> String {
+pub(super) fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// `page` with `status`; the database's failure as a 503 page.
-fn answer(lang: Lang, status: StatusCode, page: Result<Markup, sqlx::Error>) -> Response {
+pub(super) fn answer(
+    lang: Lang,
+    status: StatusCode,
+    page: Result<Markup, sqlx::Error>,
+) -> Response {
     match page {
         Ok(markup) => (status, markup).into_response(),
         Err(error) => failed(lang, &error),
@@ -842,46 +299,4 @@ pub(super) fn not_found(lang: Lang) -> Response {
 pub(super) fn failed(lang: Lang, error: &sqlx::Error) -> Response {
     tracing::warn!(message = "Dashboard change failed.", %error);
     unavailable(lang)
-}
-
-// === impl SilenceForm ===
-
-impl SilenceForm {
-    /// The form for silencing alerts like `detail`: its office, its rule, and for a
-    /// certificate's alert the certificate (the key is `certificate:<sha256>`), for 7 days.
-    fn prefilled(detail: &AlertDetail) -> Self {
-        let alert = &detail.alert;
-        Self {
-            office: alert.office.clone().unwrap_or_default(),
-            code: alert.rule.clone(),
-            certificate: alert
-                .key
-                .strip_prefix("certificate:")
-                .unwrap_or_default()
-                .to_owned(),
-            until: "7".into(),
-            alert: alert.id.to_string(),
-            ..Self::default()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_known_filter_values_are_taken() {
-        let query = |state: &str, severity: &str| ListQuery {
-            state: state.into(),
-            severity: severity.into(),
-            ..ListQuery::default()
-        };
-        assert_eq!(filter_of(&query("", "")), Some(AlertFilter::default()));
-        let firing = filter_of(&query("firing", "critical")).unwrap();
-        assert_eq!(firing.state.as_deref(), Some("firing"));
-        assert_eq!(firing.severity.as_deref(), Some("critical"));
-        assert_eq!(filter_of(&query("open", "")), None);
-        assert_eq!(filter_of(&query("", "fatal")), None);
-    }
 }

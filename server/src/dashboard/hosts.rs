@@ -14,14 +14,12 @@ use maud::{Markup, html};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::certificates::{
-    choice, filled, host_link, list, office_choice, sort_choice, submit, text_input, until, yes_no,
-};
+use super::filters::{self, Listing, choice, filled, host_link, list, text_input, until, yes_no};
 use super::i18n::{Lang, texts};
 use super::layout::{self, Section};
-use super::{Viewer, bad_request, list_page, office_names, rendered};
+use super::{Viewer, bad_request, rendered};
 use crate::http::HttpState;
-use crate::query::{self, QueryError, lists};
+use crate::query::{self, lists};
 
 /// A host that has not reported for this long is worth a look.
 const STALE_AFTER_HOURS: i64 = 24;
@@ -110,44 +108,37 @@ async fn page(
     viewer: Viewer,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
-    rendered(viewer.lang, body(&state, &viewer, filled(params)).await)
-}
-
-async fn body(
-    state: &HttpState,
-    viewer: &Viewer,
-    params: BTreeMap<String, String>,
-) -> Result<Markup, QueryError> {
-    let words = viewer.lang.pick(&RU, &EN);
-    let page = list_page(state, viewer, &lists::HOSTS, &params).await?;
-    let offices = office_names(state, viewer).await?;
-    let now = Utc::now();
-    let content = html! {
-        (filters(viewer.lang, words, &offices, &params))
-        div.table { table #hosts {
-            thead { tr {
-                th { (words.host) } th { (texts(viewer.lang).office) } th { (words.os) }
-                th { (words.agent_version) } th { (words.last_seen) } th { (words.findings) }
-            } }
-            tbody {
-                @for host in &page.items { (row(words, host, now)) }
-                @if page.items.is_empty() {
-                    tr { td.muted colspan="6" { (texts(viewer.lang).nothing) } }
-                }
-            }
-        } }
-        (layout::pager(viewer.lang, "/hosts", "/api/v1/hosts", &params, page.next.as_deref()))
+    let lang = viewer.lang;
+    let words = lang.pick(&RU, &EN);
+    let params = filled(params);
+    let listing = Listing {
+        spec: &lists::HOSTS,
+        section: Section::Hosts,
+        title: words.title,
+        search: words.search,
+        sorts: &[
+            ("hostname", words.sort_hostname),
+            ("last_seen", words.sort_last_seen),
+            ("office", words.sort_office),
+        ],
+        columns: &[
+            words.host,
+            texts(lang).office,
+            words.os,
+            words.agent_version,
+            words.last_seen,
+            words.findings,
+        ],
     };
-    Ok(layout::page(viewer, Section::Hosts, words.title, content))
+    let fields = fields(words, &params);
+    filters::page(&state, &viewer, &listing, &params, fields, |host, now| {
+        row(words, host, now)
+    })
+    .await
 }
 
-/// The filter form, named as the API's filters.
-fn filters(
-    lang: Lang,
-    words: &Words,
-    offices: &[String],
-    params: &BTreeMap<String, String>,
-) -> Markup {
+/// The hosts' own filters.
+fn fields(words: &Words, params: &BTreeMap<String, String>) -> Markup {
     let severities = [
         ("", words.any),
         ("critical", words.critical),
@@ -160,21 +151,10 @@ fn filters(
         ("72", words.over_3_days),
         ("168", words.over_week),
     ];
-    let sorts = [
-        ("hostname", words.sort_hostname),
-        ("last_seen", words.sort_last_seen),
-        ("office", words.sort_office),
-    ];
     html! {
-        form.filters #host-filters method="get" action="/hosts" {
-            (text_input("q", words.search, params))
-            (office_choice(lang, offices, params))
-            (choice("severity", words.severity, &severities, params))
-            (choice("silent_for_hours", words.silent, &silent, params))
-            (text_input("finding", words.finding, params))
-            (sort_choice(lang, &sorts, params))
-            (submit(lang, "/hosts"))
-        }
+        (choice("severity", words.severity, &severities, params))
+        (choice("silent_for_hours", words.silent, &silent, params))
+        (text_input("finding", words.finding, params))
     }
 }
 

@@ -10,14 +10,11 @@ use axum::response::Response;
 use axum::routing::get;
 use maud::{Markup, html};
 
-use super::certificates::{
-    choice, filled, host_link, list, office_choice, sort_choice, submit, text_input,
-};
-use super::i18n::{Lang, texts};
+use super::Viewer;
+use super::filters::{self, Listing, any_yes_no, choice, filled, host_link, list, text_input};
 use super::layout::{self, Section};
-use super::{Viewer, list_page, office_names, rendered};
 use crate::http::HttpState;
-use crate::query::{QueryError, lists};
+use crate::query::lists;
 
 struct Words {
     title: &'static str,
@@ -92,63 +89,35 @@ async fn page(
     viewer: Viewer,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Response {
-    rendered(viewer.lang, body(&state, &viewer, filled(params)).await)
-}
-
-async fn body(
-    state: &HttpState,
-    viewer: &Viewer,
-    params: BTreeMap<String, String>,
-) -> Result<Markup, QueryError> {
-    let words = viewer.lang.pick(&RU, &EN);
-    let page = list_page(state, viewer, &lists::TOKENS, &params).await?;
-    let offices = office_names(state, viewer).await?;
-    let content = html! {
-        (filters(viewer.lang, words, &offices, &params))
-        div.table { table #tokens {
-            thead { tr {
-                th { (words.model) } th { (words.serial) } th { (words.now) }
-                th { (words.before) } th { (words.first_seen) }
-            } }
-            tbody {
-                @for token in &page.items { (row(words, token)) }
-                @if page.items.is_empty() {
-                    tr { td.muted colspan="5" { (texts(viewer.lang).nothing) } }
-                }
-            }
-        } }
-        (layout::pager(viewer.lang, "/tokens", "/api/v1/tokens", &params, page.next.as_deref()))
+    let lang = viewer.lang;
+    let words = lang.pick(&RU, &EN);
+    let params = filled(params);
+    let listing = Listing {
+        spec: &lists::TOKENS,
+        section: Section::Tokens,
+        title: words.title,
+        search: words.search,
+        sorts: &[
+            ("serial", words.sort_serial),
+            ("model", words.sort_model),
+            ("first_seen", words.sort_first_seen),
+        ],
+        columns: &[
+            words.model,
+            words.serial,
+            words.now,
+            words.before,
+            words.first_seen,
+        ],
     };
-    Ok(layout::page(viewer, Section::Tokens, words.title, content))
-}
-
-/// The filter form, named as the API's filters.
-fn filters(
-    lang: Lang,
-    words: &Words,
-    offices: &[String],
-    params: &BTreeMap<String, String>,
-) -> Markup {
-    let present = [
-        ("", words.any),
-        ("true", texts(lang).yes),
-        ("false", texts(lang).no),
-    ];
-    let sorts = [
-        ("serial", words.sort_serial),
-        ("model", words.sort_model),
-        ("first_seen", words.sort_first_seen),
-    ];
-    html! {
-        form.filters #token-filters method="get" action="/tokens" {
-            (text_input("q", words.search, params))
-            (office_choice(lang, offices, params))
-            (text_input("model", words.model, params))
-            (choice("present", words.present, &present, params))
-            (sort_choice(lang, &sorts, params))
-            (submit(lang, "/tokens"))
-        }
-    }
+    let fields = html! {
+        (text_input("model", words.model, &params))
+        (choice("present", words.present, &any_yes_no(lang, words.any), &params))
+    };
+    filters::page(&state, &viewer, &listing, &params, fields, |token, _| {
+        row(words, token)
+    })
+    .await
 }
 
 /// One token.

@@ -92,6 +92,31 @@ pub(crate) async fn send(
     }
 }
 
+/// The status of the answer to `method path` sent as `auth`, with a JSON `body` if any.
+pub(crate) async fn status(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    auth: &Auth,
+    body: Option<Value>,
+) -> u16 {
+    send(router, method, path, auth, body).await.status
+}
+
+/// A request and the status it must be answered with: who sends it, the method, the path, the
+/// JSON body, the status, and what the check shows (for its message; empty where the status
+/// says it all).
+type Check<'a> = (&'a Auth, &'a str, &'a str, Option<Value>, u16, &'a str);
+
+/// Send `checks` in their order (one may change what a later one finds), each expecting its
+/// status.
+async fn expect<const N: usize>(router: &axum::Router, checks: [Check<'_>; N]) {
+    for (auth, method, path, body, expected, why) in checks {
+        let got = status(router, method, path, auth, body).await;
+        assert_eq!(got, expected, "{method} {path}: {why}");
+    }
+}
+
 /// Sign in as `name`: the session's cookie and CSRF token.
 pub(crate) async fn sign_in(router: &axum::Router, name: &str, password: &str) -> Auth {
     let answer = send(
@@ -158,13 +183,17 @@ async fn alert_id(pool: &PgPool, key: &str) -> i64 {
         .unwrap()
 }
 
-fn keys(list: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = list
-        .as_array()
+/// The `field` of each item of the JSON array `list`, as text.
+fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
         .unwrap()
         .iter()
-        .map(|a| a["key"].as_str().unwrap().to_owned())
-        .collect();
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
+fn keys(list: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = texts(list, "key").into_iter().map(str::to_owned).collect();
     keys.sort();
     keys
 }
@@ -175,12 +204,8 @@ async fn a_session_needs_its_csrf_token_for_changes_and_ends_on_sign_out(pool: P
     create_user(&pool, "ivanova", Role::Operator, None).await;
     let api = api(&pool);
 
-    assert_eq!(
-        send(&api, "GET", "/api/v1/alerts", &Auth::None, None)
-            .await
-            .status,
-        401
-    );
+    #[rustfmt::skip]
+    expect(&api, [(&Auth::None, "GET", "/api/v1/alerts", None, 401, "no session")]).await;
     let wrong = send(
         &api,
         "POST",
@@ -236,22 +261,15 @@ async fn a_session_needs_its_csrf_token_for_changes_and_ends_on_sign_out(pool: P
         cookie: cookie.clone(),
         csrf: None,
     };
-    assert_eq!(
-        send(&api, "POST", &path, &no_csrf, Some(body.clone()))
-            .await
-            .status,
-        403
-    );
     let forged = Auth::Session {
         cookie: cookie.clone(),
         csrf: Some("0".repeat(64)),
     };
-    assert_eq!(
-        send(&api, "POST", &path, &forged, Some(body.clone()))
-            .await
-            .status,
-        403
-    );
+    #[rustfmt::skip]
+    expect(&api, [
+        (&no_csrf, "POST", &path, Some(body.clone()), 403, "the cookie alone"),
+        (&forged,  "POST", &path, Some(body.clone()), 403, "another token"),
+    ]).await;
     let acknowledged_by: Option<String> =
         sqlx::query_scalar("select acknowledged_by from alerts where id = $1")
             .bind(id)
@@ -259,10 +277,8 @@ async fn a_session_needs_its_csrf_token_for_changes_and_ends_on_sign_out(pool: P
             .await
             .unwrap();
     assert_eq!(acknowledged_by, None, "refused changes change nothing");
-    assert_eq!(
-        send(&api, "POST", &path, &session, Some(body)).await.status,
-        204
-    );
+    #[rustfmt::skip]
+    expect(&api, [(&session, "POST", &path, Some(body), 204, "with its token")]).await;
     let acknowledged_by: Option<String> =
         sqlx::query_scalar("select acknowledged_by from alerts where id = $1")
             .bind(id)
@@ -272,12 +288,8 @@ async fn a_session_needs_its_csrf_token_for_changes_and_ends_on_sign_out(pool: P
     assert_eq!(acknowledged_by.as_deref(), Some("ivanova"));
 
     // Signing out needs the token too, and ends the session.
-    assert_eq!(
-        send(&api, "DELETE", "/api/v1/session", &no_csrf, None)
-            .await
-            .status,
-        403
-    );
+    #[rustfmt::skip]
+    expect(&api, [(&no_csrf, "DELETE", "/api/v1/session", None, 403, "the cookie alone")]).await;
     let out = send(
         &api,
         "DELETE",
@@ -291,12 +303,8 @@ async fn a_session_needs_its_csrf_token_for_changes_and_ends_on_sign_out(pool: P
     .await;
     assert_eq!(out.status, 204);
     assert!(out.set_cookie.unwrap().contains("Max-Age=0"));
-    assert_eq!(
-        send(&api, "GET", "/api/v1/alerts", &no_csrf, None)
-            .await
-            .status,
-        401
-    );
+    #[rustfmt::skip]
+    expect(&api, [(&no_csrf, "GET", "/api/v1/alerts", None, 401, "signed out")]).await;
 
     // A session past its lifetime is not found even if the row is still there.
     let user_id: i64 = sqlx::query_scalar("select id from users")
@@ -352,29 +360,18 @@ async fn a_session_needs_its_csrf_token_for_changes_and_ends_on_sign_out(pool: P
 async fn repeated_wrong_passwords_lock_the_account_until_its_password_is_set(pool: PgPool) {
     create_user(&pool, "petrov", Role::Viewer, None).await;
     let api = api(&pool);
+    let (anyone, session) = (Auth::None, "/api/v1/session");
+    let guess = Some(json!({ "name": "petrov", "password": "guess guess guess" }));
+    let right = Some(json!({ "name": "petrov", "password": PASSWORD }));
     for _ in 0..users::LOCK_AFTER_FAILURES {
-        let wrong = send(
-            &api,
-            "POST",
-            "/api/v1/session",
-            &Auth::None,
-            Some(json!({ "name": "petrov", "password": "guess guess guess" })),
-        )
-        .await;
-        assert_eq!(wrong.status, 401);
+        #[rustfmt::skip]
+        expect(&api, [(&anyone, "POST", session, guess.clone(), 401, "")]).await;
     }
-    let locked = send(
-        &api,
-        "POST",
-        "/api/v1/session",
-        &Auth::None,
-        Some(json!({ "name": "petrov", "password": PASSWORD })),
-    )
-    .await;
-    assert_eq!(
-        locked.status, 401,
-        "locked: even the right password is refused"
-    );
+    #[rustfmt::skip]
+    expect(&api, [
+        (&anyone, "POST", session, right.clone(), 401,
+         "locked: even the right password is refused"),
+    ]).await;
     let reasons: Vec<Value> =
         sqlx::query_scalar("select details -> 'reason' from audit_log order by id")
             .fetch_all(&pool)
@@ -391,42 +388,20 @@ async fn repeated_wrong_passwords_lock_the_account_until_its_password_is_set(poo
         .execute(&pool)
         .await
         .unwrap();
-    let guess = json!({ "name": "petrov", "password": "guess guess guess" });
-    let wrong = send(
-        &api,
-        "POST",
-        "/api/v1/session",
-        &Auth::None,
-        Some(guess.clone()),
-    )
-    .await;
-    assert_eq!(wrong.status, 401);
+    #[rustfmt::skip]
+    expect(&api, [(&anyone, "POST", session, guess.clone(), 401, "")]).await;
     sign_in(&api, "petrov", PASSWORD).await;
 
     // Locked again, setting the password lifts the lock.
     for _ in 0..users::LOCK_AFTER_FAILURES {
-        send(
-            &api,
-            "POST",
-            "/api/v1/session",
-            &Auth::None,
-            Some(guess.clone()),
-        )
-        .await;
+        send(&api, "POST", session, &anyone, guess.clone()).await;
     }
     users::set_password(&pool, "petrov", "a brand new passphrase")
         .await
         .unwrap();
     sign_in(&api, "petrov", "a brand new passphrase").await;
-    let old = send(
-        &api,
-        "POST",
-        "/api/v1/session",
-        &Auth::None,
-        Some(json!({ "name": "petrov", "password": PASSWORD })),
-    )
-    .await;
-    assert_eq!(old.status, 401);
+    #[rustfmt::skip]
+    expect(&api, [(&anyone, "POST", session, right, 401, "the old password")]).await;
 }
 
 #[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
@@ -451,6 +426,8 @@ async fn an_account_of_one_office_sees_and_changes_nothing_of_another(pool: PgPo
     let ours = format!("finding:token.pin_count_low:{accounting}");
     let their_alert = alert_id(&pool, &theirs).await;
     let shared_alert = alert_id(&pool, &cert_key()).await;
+    let their_path = format!("/api/v1/alerts/{their_alert}");
+    let shared_path = format!("/api/v1/alerts/{shared_alert}");
 
     // Alerts: theirs is not listed, shown or acknowledged; the shared one lists our hosts only.
     let all = send(&api, "GET", "/api/v1/alerts", &root, None).await.body;
@@ -478,84 +455,25 @@ async fn an_account_of_one_office_sees_and_changes_nothing_of_another(pool: PgPo
             json!([]),
             "filtering by their office finds nothing"
         );
-        assert_eq!(
-            send(
-                &api,
-                "GET",
-                &format!("/api/v1/alerts/{their_alert}"),
-                who,
-                None
-            )
-            .await
-            .status,
-            404
-        );
+        #[rustfmt::skip]
+        expect(&api, [(who, "GET", &their_path, None, 404, "")]).await;
     }
-    let shown = send(
-        &api,
-        "GET",
-        &format!("/api/v1/alerts/{shared_alert}"),
-        &viewer,
-        None,
-    )
-    .await
-    .body;
-    let hosts: Vec<&str> = shown["host_list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["hostname"].as_str().unwrap())
-        .collect();
-    assert_eq!(hosts, ["buh-01", "buh-02", "buh-03"]);
-    let root_shown = send(
-        &api,
-        "GET",
-        &format!("/api/v1/alerts/{shared_alert}"),
-        &root,
-        None,
-    )
-    .await
-    .body;
+    let shown = send(&api, "GET", &shared_path, &viewer, None).await.body;
+    assert_eq!(
+        texts(&shown["host_list"], "hostname"),
+        ["buh-01", "buh-02", "buh-03"]
+    );
+    let root_shown = send(&api, "GET", &shared_path, &root, None).await.body;
     assert_eq!(root_shown["host_list"].as_array().unwrap().len(), 4);
 
-    let ack = json!({ "comment": "seen" });
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            &format!("/api/v1/alerts/{shared_alert}/ack"),
-            &viewer,
-            Some(ack.clone())
-        )
-        .await
-        .status,
-        403,
-        "a viewer changes nothing"
-    );
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            &format!("/api/v1/alerts/{their_alert}/ack"),
-            &operator,
-            Some(ack.clone())
-        )
-        .await
-        .status,
-        404
-    );
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            &format!("/api/v1/alerts/{their_alert}/ack"),
-            &admin,
-            Some(ack.clone())
-        )
-        .await
-        .status,
-        404
-    );
+    let ack = Some(json!({ "comment": "seen" }));
+    let (shared_ack, their_ack) = (format!("{shared_path}/ack"), format!("{their_path}/ack"));
+    #[rustfmt::skip]
+    expect(&api, [
+        (&viewer,   "POST", &shared_ack, ack.clone(), 403, "a viewer changes nothing"),
+        (&operator, "POST", &their_ack,  ack.clone(), 404, ""),
+        (&admin,    "POST", &their_ack,  ack.clone(), 404, ""),
+    ]).await;
 
     // Silences: only within our office, and theirs is neither listed nor ended.
     let until = (Utc::now() + Duration::days(1)).to_rfc3339();
@@ -564,67 +482,28 @@ async fn an_account_of_one_office_sees_and_changes_nothing_of_another(pool: PgPo
         if let Some(office) = office {
             body["office"] = json!(office);
         }
-        body
+        Some(body)
     };
-    let theirs_silenced = send(
-        &api,
-        "POST",
-        "/api/v1/silences",
-        &root,
-        Some(silence(Some("Склад"))),
-    )
-    .await;
+    let silences = "/api/v1/silences";
+    let theirs_silenced = send(&api, "POST", silences, &root, silence(Some("Склад"))).await;
     assert_eq!(theirs_silenced.status, 201);
     let their_silence = theirs_silenced.body["id"].as_i64().unwrap();
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            "/api/v1/silences",
-            &operator,
-            Some(silence(None))
-        )
-        .await
-        .status,
-        422,
-        "fleet-wide"
-    );
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            "/api/v1/silences",
-            &operator,
-            Some(silence(Some("Склад")))
-        )
-        .await
-        .status,
-        422
-    );
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            "/api/v1/silences",
-            &viewer,
-            Some(silence(Some("Бухгалтерия")))
-        )
-        .await
-        .status,
-        403
-    );
+    #[rustfmt::skip]
+    expect(&api, [
+        (&operator, "POST", silences, silence(None),                422, "fleet-wide"),
+        (&operator, "POST", silences, silence(Some("Склад")),       422, ""),
+        (&viewer,   "POST", silences, silence(Some("Бухгалтерия")), 403, ""),
+    ]).await;
     let ours_silenced = send(
         &api,
         "POST",
-        "/api/v1/silences",
+        silences,
         &operator,
-        Some(silence(Some("Бухгалтерия"))),
+        silence(Some("Бухгалтерия")),
     )
     .await;
     assert_eq!(ours_silenced.status, 201);
-    let listed = send(&api, "GET", "/api/v1/silences", &viewer, None)
-        .await
-        .body;
+    let listed = send(&api, "GET", silences, &viewer, None).await.body;
     let ids: Vec<i64> = listed
         .as_array()
         .unwrap()
@@ -633,18 +512,9 @@ async fn an_account_of_one_office_sees_and_changes_nothing_of_another(pool: PgPo
         .collect();
     assert_eq!(ids, [ours_silenced.body["id"].as_i64().unwrap()]);
     assert_eq!(listed[0]["created_by"], "buh-operator");
-    assert_eq!(
-        send(
-            &api,
-            "DELETE",
-            &format!("/api/v1/silences/{their_silence}"),
-            &operator,
-            None
-        )
-        .await
-        .status,
-        404
-    );
+    let their_silence_path = format!("/api/v1/silences/{their_silence}");
+    #[rustfmt::skip]
+    expect(&api, [(&operator, "DELETE", &their_silence_path, None, 404, "")]).await;
     let still: i64 =
         sqlx::query_scalar("select count(*) from silences where id = $1 and ends_at > now()")
             .bind(their_silence)
@@ -657,172 +527,63 @@ async fn an_account_of_one_office_sees_and_changes_nothing_of_another(pool: PgPo
     let offices = send(&api, "GET", "/api/v1/offices", &viewer, None)
         .await
         .body;
-    let names: Vec<&str> = offices
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["office"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Бухгалтерия"]);
-    let settings = json!({ "warning_days": 45 });
-    assert_eq!(
-        send(
-            &api,
-            "PUT",
-            "/api/v1/offices/%D0%A1%D0%BA%D0%BB%D0%B0%D0%B4/alert-settings",
-            &admin,
-            Some(settings.clone())
-        )
-        .await
-        .status,
-        422
-    );
-    assert_eq!(send(&api, "PUT", "/api/v1/offices/%D0%91%D1%83%D1%85%D0%B3%D0%B0%D0%BB%D1%82%D0%B5%D1%80%D0%B8%D1%8F/alert-settings", &operator, Some(settings.clone())).await.status, 403);
-    assert_eq!(send(&api, "PUT", "/api/v1/offices/%D0%91%D1%83%D1%85%D0%B3%D0%B0%D0%BB%D1%82%D0%B5%D1%80%D0%B8%D1%8F/alert-settings", &admin, Some(settings)).await.status, 204);
-    let window = |office: &str| json!({ "office": office, "until": until, "comment": "moving" });
-    let their_window = send(
-        &api,
-        "POST",
-        "/api/v1/maintenance",
-        &root,
-        Some(window("Склад")),
-    )
-    .await
-    .body["id"]
-        .as_i64()
-        .unwrap();
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            "/api/v1/maintenance",
-            &operator,
-            Some(window("Склад"))
-        )
-        .await
-        .status,
-        422
-    );
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            "/api/v1/maintenance",
-            &operator,
-            Some(window("Бухгалтерия"))
-        )
-        .await
-        .status,
-        201
-    );
-    let windows = send(&api, "GET", "/api/v1/maintenance", &viewer, None)
-        .await
-        .body;
+    assert_eq!(texts(&offices, "office"), ["Бухгалтерия"]);
+    let settings = Some(json!({ "warning_days": 45 }));
+    let their_settings = "/api/v1/offices/%D0%A1%D0%BA%D0%BB%D0%B0%D0%B4/alert-settings";
+    let our_settings = "/api/v1/offices/%D0%91%D1%83%D1%85%D0%B3%D0%B0%D0%BB%D1%82%D0%B5%D1%80%D0%B8%D1%8F/alert-settings";
+    #[rustfmt::skip]
+    expect(&api, [
+        (&admin,    "PUT", their_settings, settings.clone(), 422, ""),
+        (&operator, "PUT", our_settings,   settings.clone(), 403, ""),
+        (&admin,    "PUT", our_settings,   settings,         204, ""),
+    ]).await;
+    let window =
+        |office: &str| Some(json!({ "office": office, "until": until, "comment": "moving" }));
+    let maintenance = "/api/v1/maintenance";
+    let their_window = send(&api, "POST", maintenance, &root, window("Склад")).await;
+    let their_window = their_window.body["id"].as_i64().unwrap();
+    #[rustfmt::skip]
+    expect(&api, [
+        (&operator, "POST", maintenance, window("Склад"),       422, ""),
+        (&operator, "POST", maintenance, window("Бухгалтерия"), 201, ""),
+    ]).await;
+    let windows = send(&api, "GET", maintenance, &viewer, None).await.body;
     assert_eq!(windows.as_array().unwrap().len(), 1);
     assert_eq!(windows[0]["office"], "Бухгалтерия");
-    assert_eq!(
-        send(
-            &api,
-            "DELETE",
-            &format!("/api/v1/maintenance/{their_window}"),
-            &admin,
-            None
-        )
-        .await
-        .status,
-        404
-    );
+    let their_window_path = format!("/api/v1/maintenance/{their_window}");
+    #[rustfmt::skip]
+    expect(&api, [(&admin, "DELETE", &their_window_path, None, 404, "")]).await;
 
     // Accounts, channels and the fleet's audit log are for administrators of every office.
-    let new_user = json!({ "name": "intruder", "password": PASSWORD, "role": "admin" });
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            "/api/v1/users",
-            &admin,
-            Some(new_user.clone())
-        )
-        .await
-        .status,
-        403
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/users", &admin, None)
-            .await
-            .status,
-        403
-    );
-    assert_eq!(
-        send(
-            &api,
-            "PUT",
-            "/api/v1/users/root/password",
-            &admin,
-            Some(json!({ "password": "taken over root" }))
-        )
-        .await
-        .status,
-        403
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/channels", &admin, None)
-            .await
-            .status,
-        403
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/channels", &root, None)
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/audit", &operator, None)
-            .await
-            .status,
-        403
-    );
+    let new_user = Some(json!({ "name": "intruder", "password": PASSWORD, "role": "admin" }));
+    let takeover = Some(json!({ "password": "taken over root" }));
+    #[rustfmt::skip]
+    expect(&api, [
+        (&admin,    "POST", "/api/v1/users",               new_user.clone(), 403, ""),
+        (&admin,    "GET",  "/api/v1/users",               None,             403, ""),
+        (&admin,    "PUT",  "/api/v1/users/root/password", takeover,         403, ""),
+        (&admin,    "GET",  "/api/v1/channels",            None,             403, ""),
+        (&root,     "GET",  "/api/v1/channels",            None,             200, ""),
+        (&operator, "GET",  "/api/v1/audit",               None,             403, ""),
+    ]).await;
     let ours_logged = send(&api, "GET", "/api/v1/audit", &admin, None).await.body;
-    let offices_logged: Vec<&str> = ours_logged
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["office"].as_str().unwrap())
-        .collect();
+    let offices_logged = texts(&ours_logged, "office");
     assert_eq!(offices_logged, ["Бухгалтерия"; 3], "{ours_logged}");
     let all_logged = send(&api, "GET", "/api/v1/audit?limit=500", &root, None)
         .await
         .body;
-    let actions: Vec<&str> = all_logged
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = texts(&all_logged, "action");
     assert_eq!(
         actions.iter().filter(|a| **a == "silence.create").count(),
         2
     );
     assert_eq!(actions.iter().filter(|a| **a == "login").count(), 4);
-    assert_eq!(
-        send(&api, "GET", "/api/v1/audit?limit=100000", &root, None)
-            .await
-            .status,
-        422
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/audit?limit=x", &root, None)
-            .await
-            .status,
-        400
-    );
-    assert!(
-        send(&api, "POST", "/api/v1/users", &root, Some(new_user))
-            .await
-            .status
-            == 201
-    );
+    #[rustfmt::skip]
+    expect(&api, [
+        (&root, "GET",  "/api/v1/audit?limit=100000", None,     422, ""),
+        (&root, "GET",  "/api/v1/audit?limit=x",      None,     400, ""),
+        (&root, "POST", "/api/v1/users",              new_user, 201, ""),
+    ]).await;
 }
 
 #[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
@@ -853,13 +614,10 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
     assert!(!keys(&listed).contains(&format!("finding:token.pin_count_low:{store}")));
     assert!(!keys(&listed).is_empty());
     let until = (Utc::now() + Duration::days(1)).to_rfc3339();
-    let silence = json!({ "office": "Бухгалтерия", "code": "x", "until": until, "comment": "" });
-    assert_eq!(
-        send(&api, "POST", "/api/v1/silences", &bearer, Some(silence))
-            .await
-            .status,
-        403
-    );
+    let silence =
+        Some(json!({ "office": "Бухгалтерия", "code": "x", "until": until, "comment": "" }));
+    #[rustfmt::skip]
+    expect(&api, [(&bearer, "POST", "/api/v1/silences", silence, 403, "a viewer's token")]).await;
     let mine = send(&api, "GET", "/api/v1/api-tokens", &viewer, None)
         .await
         .body;
@@ -872,24 +630,12 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
 
     // Revoked, it is refused; a new one stops with its account.
     let id = created.body["id"].as_i64().unwrap();
-    assert_eq!(
-        send(
-            &api,
-            "DELETE",
-            &format!("/api/v1/api-tokens/{id}"),
-            &viewer,
-            None
-        )
-        .await
-        .status,
-        204
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/alerts", &bearer, None)
-            .await
-            .status,
-        401
-    );
+    let token_path = format!("/api/v1/api-tokens/{id}");
+    #[rustfmt::skip]
+    expect(&api, [
+        (&viewer, "DELETE", &token_path,      None, 204, ""),
+        (&bearer, "GET",    "/api/v1/alerts", None, 401, "revoked"),
+    ]).await;
     let second = send(
         &api,
         "POST",
@@ -900,46 +646,20 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
     .await
     .body;
     let second = Auth::Bearer(second["token"].as_str().unwrap().to_owned());
-    assert_eq!(
-        send(&api, "GET", "/api/v1/alerts", &second, None)
-            .await
-            .status,
-        200
-    );
+    #[rustfmt::skip]
+    expect(&api, [(&second, "GET", "/api/v1/alerts", None, 200, "")]).await;
     let root = sign_in(&api, "root", PASSWORD).await;
-    assert_eq!(
-        send(
-            &api,
-            "POST",
-            "/api/v1/users/buh-viewer/disable",
-            &root,
-            None
-        )
-        .await
-        .status,
-        204
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/alerts", &second, None)
-            .await
-            .status,
-        401
-    );
-    assert_eq!(
-        send(&api, "GET", "/api/v1/alerts", &viewer, None)
-            .await
-            .status,
-        401
-    );
-    let refused = send(
-        &api,
-        "POST",
-        "/api/v1/session",
-        &Auth::None,
-        Some(json!({ "name": "buh-viewer", "password": PASSWORD })),
-    )
-    .await;
-    assert_eq!(refused.status, 401);
+    #[rustfmt::skip]
+    expect(&api, [
+        (&root,   "POST", "/api/v1/users/buh-viewer/disable", None, 204, ""),
+        (&second, "GET",  "/api/v1/alerts",                   None, 401, "the account is disabled"),
+        (&viewer, "GET",  "/api/v1/alerts",                   None, 401, "the account is disabled"),
+    ]).await;
+    let login = Some(json!({ "name": "buh-viewer", "password": PASSWORD }));
+    #[rustfmt::skip]
+    expect(&api, [
+        (&Auth::None, "POST", "/api/v1/session", login, 401, "the account is disabled"),
+    ]).await;
 
     // The configured token is an administrator of every office; a guess is nobody.
     let configured = Auth::Bearer("configured-t0ken".into());
@@ -947,18 +667,9 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
         .await
         .body;
     assert!(keys(&all).contains(&format!("finding:token.pin_count_low:{store}")));
-    assert_eq!(
-        send(
-            &api,
-            "GET",
-            "/api/v1/alerts",
-            &Auth::Bearer("twk_guess".into()),
-            None
-        )
-        .await
-        .status,
-        401
-    );
+    let guess = Auth::Bearer("twk_guess".into());
+    #[rustfmt::skip]
+    expect(&api, [(&guess, "GET", "/api/v1/alerts", None, 401, "a guess")]).await;
     let stored: i64 = sqlx::query_scalar(
         "select count(*) from api_tokens where token_sha256 = sha256($1::text::bytea)",
     )
