@@ -6,13 +6,13 @@
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!         cargo bench -p tokenwatch-server --bench queries
 //!
-//! The fleet (`support/generated.rs`) is 100,000 hosts in 100 offices, each with 10
-//! certificates, the CA chain and, on three hosts in ten, an expired certificate; a token
-//! (a few gone, a few moved between hosts), one or two readers, two key containers and the
-//! findings of all that: divided by `BENCH_SCALE` (1: the full size; at most 100, where every
-//! office keeps the ten hosts each filtered page needs rows from). It is generated inside
-//! PostgreSQL in a fresh database `tokenwatch_bench_queries_<pid>`, dropped at the end
-//! (`BENCH_KEEP_DATABASE` keeps it).
+//! The fleet (`support/generated.rs`) is 100,000 hosts in 100 offices (2 % of them silent),
+//! each with 10 certificates, the CA chain (the root on every host) and, on four hosts in ten,
+//! a previous certificate, mostly expired; a token (a few gone, a few moved between hosts),
+//! one or two readers, two key containers and the findings of all that: divided by
+//! `BENCH_SCALE` (1: the full size; at most 100, where every office keeps the ten hosts each
+//! filtered page needs rows from). It is generated inside PostgreSQL in a fresh database
+//! `tokenwatch_bench_queries_<pid>`, dropped at the end (`BENCH_KEEP_DATABASE` keeps it).
 //!
 //! Prints the fleet's size, then a line per case: samples, p50, p95 and max in ms, the rows of
 //! a page and p95 against a baseline measured in the same process (the cheapest page there is:
@@ -122,29 +122,42 @@ async fn generate(pool: &PgPool, hosts: i64, version: &str) {
         .await
         .unwrap();
     let settled = started.elapsed().as_secs_f64();
-    let (certificates, sightings, tokens, readers, containers, findings, size): (
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-    ) = sqlx::query_as(
-        "select (select count(*) from certificates), (select count(*) from certificate_sightings), \
-             (select count(*) from tokens), (select count(*) from host_readers), \
-             (select count(*) from host_containers), (select count(*) from host_findings), \
-             pg_size_pretty(pg_database_size(current_database()))",
+    let size: FleetSize = sqlx::query_as(
+        "select (select count(*) from certificates) as certificates, \
+             (select count(*) from certificate_sightings) as sightings, \
+             (select count(*) from tokens) as tokens, \
+             (select count(*) from host_readers) as readers, \
+             (select count(*) from host_containers) as containers, \
+             (select count(*) from host_findings) as findings, \
+             pg_size_pretty(pg_database_size(current_database())) as bytes",
     )
     .fetch_one(pool)
     .await
     .unwrap();
     println!(
-        "fleet: {hosts} hosts in 100 offices, {certificates} certificates ({sightings} \
-         sightings), {tokens} tokens, {readers} readers, {containers} key containers, \
-         {findings} findings, {size}; generated in {generated:.1} s, vacuumed and analysed in \
-         {settled:.1} s; PostgreSQL {version}"
+        "fleet: {hosts} hosts in 100 offices, {} certificates ({} sightings), {} tokens, {} \
+         readers, {} key containers, {} findings, {}; generated in {generated:.1} s, vacuumed \
+         and analysed in {settled:.1} s; PostgreSQL {version}",
+        size.certificates,
+        size.sightings,
+        size.tokens,
+        size.readers,
+        size.containers,
+        size.findings,
+        size.bytes,
     );
+}
+
+/// The generated fleet's rows and the database's size.
+#[derive(sqlx::FromRow)]
+struct FleetSize {
+    certificates: i64,
+    sightings: i64,
+    tokens: i64,
+    readers: i64,
+    containers: i64,
+    findings: i64,
+    bytes: String,
 }
 
 /// Filter values found in the one-office reader's office, so that every filtered page has

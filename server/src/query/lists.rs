@@ -328,7 +328,8 @@ pub static READERS: ListSpec = ListSpec {
            'token_model', r.token_model, 'token_family', r.token_family, \
            'in_use_exclusively', r.in_use_exclusively)",
     id: (
-        "g.id::text || ':' || lpad(r.ordinal::text, 6, '0')",
+        // From the reader's own columns, so that an index on the table can hold it.
+        "r.agent_id::text || ':' || lpad(r.ordinal::text, 6, '0')",
         Kind::Text,
     ),
     sorts: &[
@@ -449,7 +450,8 @@ pub static FINDINGS: ListSpec = ListSpec {
            'code', f.code, 'severity', f.severity, 'subject', f.subject, \
            'message', f.message, 'remediation', f.remediation)",
     id: (
-        "g.id::text || ':' || lpad(f.ordinal::text, 6, '0')",
+        // From the finding's own columns, so that an index on the table can hold it.
+        "f.agent_id::text || ':' || lpad(f.ordinal::text, 6, '0')",
         Kind::Text,
     ),
     sorts: &[
