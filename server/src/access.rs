@@ -20,9 +20,3 @@ pub use principal::{Offices, Principal, Role};
 pub(crate) fn random_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
-
-/// The digest under which a secret is stored and looked up.
-pub(crate) fn secret_digest(secret: &str) -> Vec<u8> {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(secret.as_bytes()).to_vec()
-}

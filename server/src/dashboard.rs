@@ -28,9 +28,9 @@ use chrono::Utc;
 use maud::Markup;
 use std::collections::BTreeMap;
 
-use crate::access::{Principal, sessions};
+use crate::access::Principal;
 use crate::http::HttpState;
-use crate::http::auth::{SESSION_COOKIE, cookie, csrf_matches, source};
+use crate::http::auth::{csrf_matches, session_principal, source};
 use crate::query::{ListSpec, Paged, QueryError, engine};
 
 pub(crate) use i18n::Lang;
@@ -85,10 +85,7 @@ impl FromRequestParts<HttpState> for Viewer {
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let to_login = || Redirect::to(&format!("/login?next={}", encode(&path))).into_response();
-        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(to_login());
-        };
-        let principal = match sessions::find(&state.pool, value, Utc::now()).await {
+        let principal = match session_principal(state, &parts.headers, Utc::now()).await {
             Ok(Some(principal)) => principal,
             Ok(None) => return Err(to_login()),
             Err(error) => {

@@ -95,7 +95,7 @@ pub async fn create_secret(
     office: &str,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<NewSecret, sqlx::Error> {
-    let secret = format!("tw1_{}", hex::encode(rand::random::<[u8; 32]>()));
+    let secret = format!("tw1_{}", crate::access::random_secret());
     let mut tx = pool.begin().await?;
     let office_id = office_id(&mut *tx, office).await?;
     let id: i64 = sqlx::query_scalar(

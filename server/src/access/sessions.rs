@@ -4,14 +4,15 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
-use super::{Principal, random_secret, secret_digest, users};
+use super::{Principal, random_secret, users};
+use crate::registry::secret_hash as secret_digest;
 
 /// A session ends this long after sign-in however busy it is: a working day.
 pub const LIFETIME: Duration = Duration::hours(12);
 /// And this long after its last use.
 pub const IDLE: Duration = Duration::hours(2);
 /// `last_used_at` is written at most this often, not on every request.
-const TOUCH_EVERY: Duration = Duration::minutes(1);
+pub(super) const TOUCH_EVERY: Duration = Duration::minutes(1);
 
 /// A session just opened: the cookie value (shown only now) and its CSRF token.
 #[derive(Clone, Debug)]

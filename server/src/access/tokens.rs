@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use super::sessions::TOUCH_EVERY;
 use super::users::UserError;
-use super::{Principal, random_secret, secret_digest, users};
+use super::{Principal, random_secret, users};
+use crate::registry::secret_hash as secret_digest;
 
 /// Every token starts so, which tells it from a session cookie and lets secret scanners
 /// find one pasted where it should not be.
@@ -46,23 +48,28 @@ pub async fn create(
     Ok((id, token))
 }
 
-/// Every token, newest first.
-pub async fn list(pool: &PgPool) -> Result<Vec<ApiToken>, sqlx::Error> {
+/// The tokens of account `owner` (`None`: every account's), newest first.
+pub async fn list(pool: &PgPool, owner: Option<i64>) -> Result<Vec<ApiToken>, sqlx::Error> {
     sqlx::query_as(
         "select t.id, u.name as user, t.name, t.created_at, t.expires_at, t.last_used_at, \
              t.revoked_at \
-         from api_tokens t join users u on u.id = t.user_id order by t.id desc",
+         from api_tokens t join users u on u.id = t.user_id \
+         where $1::bigint is null or t.user_id = $1 order by t.id desc",
     )
+    .bind(owner)
     .fetch_all(pool)
     .await
 }
 
-/// Revoke token `id`; false when there is no such token in use.
-pub async fn revoke(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+/// Revoke token `id` if it is of account `owner` (`None`: anyone's); false when there is no
+/// such token in use.
+pub async fn revoke(pool: &PgPool, id: i64, owner: Option<i64>) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "update api_tokens set revoked_at = now() where id = $1 and revoked_at is null",
+        "update api_tokens set revoked_at = now() \
+         where id = $1 and revoked_at is null and ($2::bigint is null or user_id = $2)",
     )
     .bind(id)
+    .bind(owner)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -77,19 +84,27 @@ pub async fn find(
     if !token.starts_with(PREFIX) {
         return Ok(None);
     }
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "update api_tokens set last_used_at = $2 \
+    let digest = secret_digest(token);
+    let row: Option<(i64, i64, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select id, user_id, name, last_used_at from api_tokens \
          where token_sha256 = $1 and revoked_at is null \
-             and (expires_at is null or expires_at > $2) \
-         returning user_id, name",
+             and (expires_at is null or expires_at > $2)",
     )
-    .bind(secret_digest(token))
+    .bind(&digest)
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    let Some((user_id, name)) = row else {
+    let Some((id, user_id, name, last_used_at)) = row else {
         return Ok(None);
     };
+    // As for sessions: a script polling every second writes its last use once a minute.
+    if last_used_at.is_none_or(|at| now - at > TOUCH_EVERY) {
+        sqlx::query("update api_tokens set last_used_at = $2 where id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+    }
     let principal = users::principal(pool, user_id).await?;
     Ok(principal.map(|principal| Principal {
         actor: format!("token:{}/{name}", principal.name),

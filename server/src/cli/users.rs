@@ -237,7 +237,7 @@ pub(super) async fn user_command(
                 "ID", "USER", "NAME", "CREATED", "LAST USED"
             )?;
             let now = Utc::now();
-            for t in tokens::list(pool).await? {
+            for t in tokens::list(pool, None).await? {
                 let status = match (t.revoked_at, t.expires_at) {
                     (Some(_), _) => "revoked",
                     (None, Some(at)) if at <= now => "expired",
@@ -255,7 +255,10 @@ pub(super) async fn user_command(
             }
         }
         UserCommand::Token(TokenCommand::Revoke { id }) => {
-            anyhow::ensure!(tokens::revoke(pool, id).await?, "no API token {id} in use");
+            anyhow::ensure!(
+                tokens::revoke(pool, id, None).await?,
+                "no API token {id} in use"
+            );
             record(
                 pool,
                 "token.revoke",

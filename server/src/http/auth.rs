@@ -119,10 +119,7 @@ impl FromRequestParts<HttpState> for Caller {
                 .map(|principal| Caller { principal, source })
                 .ok_or_else(ApiError::unauthorized);
         }
-        let Some(cookie) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(ApiError::unauthorized());
-        };
-        let Some(principal) = sessions::find(&state.pool, cookie, now).await? else {
+        let Some(principal) = session_principal(state, &parts.headers, now).await? else {
             return Err(ApiError::unauthorized());
         };
         if !parts.method.is_safe() {
@@ -142,6 +139,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(source(parts)))
+    }
+}
+
+/// The principal of the open session whose cookie `headers` carry, if any: the API's and the
+/// dashboard's one way in with a cookie.
+pub(crate) async fn session_principal(
+    state: &HttpState,
+    headers: &HeaderMap,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<Principal>, sqlx::Error> {
+    match cookie(headers, SESSION_COOKIE) {
+        Some(value) => sessions::find(&state.pool, value, now).await,
+        None => Ok(None),
     }
 }
 

@@ -116,7 +116,7 @@ struct Cursor {
 }
 
 /// A value to bind, in order.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Bound {
     Seen(Option<Vec<i64>>),
     Now(DateTime<Utc>),
@@ -279,12 +279,7 @@ fn statement(
             "({})",
             fixed(&filter.sql.replace("{}", &placeholder))
         ));
-        binds.push(match value {
-            Bound::Text(text) => Bound::Text(text.clone()),
-            Bound::Bool(flag) => Bound::Bool(*flag),
-            Bound::Int(n) => Bound::Int(*n),
-            Bound::Seen(_) | Bound::Now(_) => unreachable!("filters bind text, flags and counts"),
-        });
+        binds.push(value.clone());
     }
     let (id, id_kind) = spec.id;
     let sort = request.sort;

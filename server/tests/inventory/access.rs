@@ -649,6 +649,40 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
     #[rustfmt::skip]
     expect(&api, [(&second, "GET", "/api/v1/alerts", None, 200, "")]).await;
     let root = sign_in(&api, "root", PASSWORD).await;
+    // Each account sees and revokes its own tokens only; an administrator of every office,
+    // everyone's.
+    let roots = send(
+        &api,
+        "POST",
+        "/api/v1/api-tokens",
+        &root,
+        Some(json!({ "name": "root's" })),
+    )
+    .await
+    .body;
+    let roots_path = format!("/api/v1/api-tokens/{}", roots["id"]);
+    let listed = |who: &Auth| {
+        let (api, who) = (api.clone(), who.clone());
+        async move {
+            send(&api, "GET", "/api/v1/api-tokens", &who, None)
+                .await
+                .body
+        }
+    };
+    assert_eq!(
+        texts(&listed(&viewer).await, "name"),
+        ["second", "nightly export"]
+    );
+    assert_eq!(
+        texts(&listed(&root).await, "name"),
+        ["root's", "second", "nightly export"]
+    );
+    let roots_token = Auth::Bearer(roots["token"].as_str().unwrap().to_owned());
+    #[rustfmt::skip]
+    expect(&api, [
+        (&viewer,      "DELETE", &roots_path,      None, 404, "another account's token"),
+        (&roots_token, "GET",    "/api/v1/alerts", None, 200, "still in use"),
+    ]).await;
     #[rustfmt::skip]
     expect(&api, [
         (&root,   "POST", "/api/v1/users/buh-viewer/disable", None, 204, ""),
@@ -692,6 +726,7 @@ async fn an_api_token_acts_as_its_account_until_revoked_or_the_account_is_disabl
             "token.revoke",
             "token.create",
             "login",
+            "token.create",
             "user.disable",
             "login.failed"
         ]
