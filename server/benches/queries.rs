@@ -34,9 +34,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokenwatch_server::alerts::Settings;
-use tokenwatch_server::config::AlertsConfig;
+use tokenwatch_server::config::{AlertsConfig, HttpConfig};
 use tokenwatch_server::db;
-use tokenwatch_server::query::{self, ListSpec, Paged, QueryError, engine, lists};
+use tokenwatch_server::query::{self, ListSpec, Paged, QueryError, Summaries, engine, lists};
 use uuid::Uuid;
 
 use generated::Content;
@@ -49,8 +49,14 @@ const DEPTH: usize = 20;
 /// The one-office reader's office: one the fleet's patterns leave typical (office 1 has every
 /// token the alerts fleet lets go, every tenth office a finding on each host).
 const OFFICE: &str = "office 38";
+/// How many offices a regional reader has.
+const REGION: usize = 10;
 /// The fewest samples of a case, however slow.
 const MIN_SAMPLES: usize = 5;
+/// `http.summary_max_age` as configured by default.
+fn summary_age() -> Duration {
+    HttpConfig::default().summary_max_age.get()
+}
 
 type Params = BTreeMap<String, String>;
 
@@ -90,6 +96,10 @@ async fn bench() {
         (
             format!("{OFFICE} alone ({} hosts)", values.office_hosts),
             Some(vec![values.office_id]),
+        ),
+        (
+            format!("{REGION} offices, a region ({} hosts)", values.region_hosts),
+            Some(values.region.clone()),
         ),
     ];
     let mut all = Vec::new();
@@ -166,6 +176,9 @@ struct Values {
     office_id: i64,
     office: String,
     office_hosts: i64,
+    /// [`REGION`] offices, the office among them, and their hosts.
+    region: Vec<i64>,
+    region_hosts: i64,
     /// A person's INN on a certificate there.
     inn: String,
     /// That person's surname and given name, as found in certificate subjects.
@@ -217,10 +230,26 @@ impl Values {
         .fetch_one(pool)
         .await
         .unwrap();
+        // The office and the offices numbered after it (offices are ids in a row).
+        let region: Vec<i64> =
+            sqlx::query_scalar("select id from offices where id >= $1 order by id limit $2")
+                .bind(office_id)
+                .bind(REGION as i64)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        let region_hosts: i64 =
+            sqlx::query_scalar("select count(*) from agents where office_id = any($1)")
+                .bind(&region)
+                .fetch_one(pool)
+                .await
+                .unwrap();
         Self {
             office_id,
             office: OFFICE.to_owned(),
             office_hosts,
+            region,
+            region_hosts,
             inn,
             name,
             serial,
@@ -255,6 +284,8 @@ enum Query {
         last: bool,
     },
     Summary,
+    /// The summary as the dashboard and the API get it: counted at most once per its age.
+    SummaryKept(Summaries),
     Host(Uuid, String),
 }
 
@@ -291,7 +322,8 @@ impl Query {
                 let last = if *last { " (its last)" } else { "" };
                 format!("{} from page {page} on{last}", spec.name)
             }
-            Self::Summary => "summary".to_owned(),
+            Self::Summary => "summary, counted".to_owned(),
+            Self::SummaryKept(_) => format!("summary within its age ({:?})", summary_age()),
             Self::Host(_, hostname) => format!("host page of {hostname}"),
         }
     }
@@ -357,6 +389,11 @@ impl Query {
                     .unwrap_or_else(|e| failed(&label, &e))
                     .len()
             }
+            Self::SummaryKept(summaries) => summaries
+                .get(pool, seen, run.agent_interval, run.silent_after)
+                .await
+                .unwrap_or_else(|e| failed(&label, &e))
+                .len(),
             Self::Host(agent, _) => usize::from(
                 query::host(pool, *agent, seen)
                     .await
@@ -413,6 +450,7 @@ fn cases(values: &Values) -> Vec<Query> {
         }
     }
     cases.push(Query::Summary);
+    cases.push(Query::SummaryKept(Summaries::new(summary_age())));
     cases.push(Query::Host(values.host, values.hostname.clone()));
     cases
 }

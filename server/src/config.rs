@@ -75,6 +75,10 @@ pub struct HttpConfig {
     /// The inventory gauges are computed from the database at most once per this span; scrapes
     /// in between get the same values. Counters are always current.
     pub metrics_max_age: Span,
+    /// The per-office summary (the dashboard's overview, `/api/v1/summary`) is counted at most
+    /// once per this span for each set of offices read (an older count, up to ten times as
+    /// old, is served while a new one is made); `0s` counts on every request.
+    pub summary_max_age: Span,
 }
 
 /// `[tls]`: the server's certificate. Without `cert`/`key`, one is issued by the agent CA for
@@ -277,6 +281,8 @@ impl Default for HttpConfig {
             // Prometheus scrapes every 15 s to 1 min: one scraper costs at most one computation
             // per scrape, and several (an HA pair, a second team's) share it.
             metrics_max_age: Span::from_secs(15),
+            // Its counts are of days (what expires within 7 days) and hours (silent hosts).
+            summary_max_age: Span::from_secs(30),
         }
     }
 }

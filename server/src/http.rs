@@ -48,6 +48,8 @@ pub struct HttpState {
     pub channels: Arc<Channels>,
     /// The `[alerts]` defaults that office overrides are checked against.
     pub alert_defaults: Arc<crate::alerts::Settings>,
+    /// The per-office summaries counted lately.
+    pub summaries: Arc<crate::query::Summaries>,
 }
 
 /// The HTTP routes.

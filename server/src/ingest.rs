@@ -24,6 +24,7 @@ mod store;
 mod validate;
 
 pub use queue::{Ingest, IngestOptions, apply_together};
+pub(crate) use store::delete_emptied_office_certificates;
 
 /// What applying a report did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -116,6 +116,7 @@ pub async fn run(
         secure_cookies: config.http.secure_cookies,
         channels: Arc::clone(&channels),
         alert_defaults: Arc::new(alerts::Settings::from_config(&config.alerts)),
+        summaries: Arc::new(query::Summaries::new(config.http.summary_max_age.get())),
     };
     let evaluator =
         alerts::Evaluator::new(pool.clone(), alerts::Settings::from_config(&config.alerts));

@@ -10,7 +10,7 @@ mod summary;
 
 pub use engine::{ListSpec, Paged};
 pub use host::host;
-pub use summary::{OfficeSummary, summary};
+pub use summary::{OfficeSummary, STALE_SERVED, Summaries, summary};
 
 /// Why a query was not answered.
 #[derive(Debug, thiserror::Error)]

@@ -161,11 +161,34 @@ pub async fn list_agents(pool: &PgPool) -> Result<Vec<AgentRow>, sqlx::Error> {
 /// Revoke agent `id`: its certificates stop working at once. False when there is no such agent
 /// or it was already revoked.
 pub async fn revoke_agent(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // The row lock waits for a report of this agent being written; the counts below then see
+    // its sightings, and later reports are refused.
     let done =
         sqlx::query("update agents set revoked_at = now() where id = $1 and revoked_at is null")
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+    if done.rows_affected() == 1 {
+        // Its host no longer counts among the offices' holders of its certificates.
+        let emptied: Vec<(i64, i64)> = sqlx::query_as(
+            "update office_certificates oc set hosts = oc.hosts - 1 \
+             from certificate_sightings s join agents g on g.id = s.agent_id \
+             where s.agent_id = $1 and s.present \
+                 and oc.office_id = g.office_id and oc.id = s.certificate_id \
+             returning oc.office_id, oc.id, oc.hosts <= 0",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .filter_map(|(office, certificate, empty): (i64, i64, bool)| {
+            empty.then_some((office, certificate))
+        })
+        .collect();
+        crate::ingest::delete_emptied_office_certificates(&mut tx, emptied).await?;
+    }
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 

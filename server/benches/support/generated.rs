@@ -189,14 +189,14 @@ const FLEET: [&str; 11] = [
     ),
     // Certificates 0 and 1 have their keys in the host's two containers.
     "insert into certificate_sightings (certificate_id, agent_id, first_seen_at, present, \
-         sources, issuer_present) \
+         sources, issuer_present, office_id) \
      select c.id, md5('agent' || ((c.id - 1) / 10 + 1))::uuid, c.first_seen_at, true, \
          case when (c.id - 1) % 10 < 2 then jsonb_build_array(jsonb_build_object( \
                  'kind', 'container', 'location', '/var/opt/cprocsp/keys/u/c' \
                      || (c.id - 1) / 10 * 2 + (c.id - 1) % 10 + 1 || '.000')) \
              when c.qualified then '[{\"kind\": \"cryptopro_store\", \"location\": \"uMy\"}]' \
              else '[{\"kind\": \"file\", \"location\": \"/home/u/certs/corp.cer\"}]' end, \
-         c.qualified \
+         c.qualified, (select office_id from agents where id = md5('agent' || ((c.id - 1) / 10 + 1))::uuid) \
      from certificates c",
     "insert into host_findings (agent_id, ordinal, code, severity, subject, message, \
          remediation) \
@@ -293,11 +293,12 @@ const LISTS: [&str; 10] = [
              where sha256 = encode(sha256(('ca' || n)::bytea), 'hex')) \
          from generate_series(0, 4) n) \
      insert into certificate_sightings (certificate_id, agent_id, first_seen_at, present, \
-         sources, issuer_present) \
+         sources, issuer_present, office_id) \
      select ca.id, md5('agent' || h)::uuid, now() - interval '1 year', true, \
          jsonb_build_array(jsonb_build_object('kind', 'cryptopro_store', \
              'location', case when n = 0 then 'uRoot' else 'uCA' end)), \
-         case when n > 0 then true end \
+         case when n > 0 then true end, \
+         (select office_id from agents where id = md5('agent' || h)::uuid) \
      from generate_series(1, $1) h join ca on ca.n = 0 or ca.n = 1 + h % 4",
     // Four hosts in ten of every office still hold their director's previous certificate:
     // three expired up to two years ago, the fourth ending within the month (the new one
@@ -321,9 +322,10 @@ const LISTS: [&str; 10] = [
                  as ends) e \
      where h / 100 % 10 < 4",
     "insert into certificate_sightings (certificate_id, agent_id, first_seen_at, present, \
-         sources, issuer_present) \
+         sources, issuer_present, office_id) \
      select c.id, md5('agent' || h)::uuid, c.first_seen_at, true, \
-         '[{\"kind\": \"cryptopro_store\", \"location\": \"uMy\"}]', true \
+         '[{\"kind\": \"cryptopro_store\", \"location\": \"uMy\"}]', true, \
+         (select office_id from agents where id = md5('agent' || h)::uuid) \
      from generate_series(1, $1) h \
          join certificates c on c.sha256 = encode(sha256(('previous' || h)::bytea), 'hex') \
      where h / 100 % 10 < 4",
@@ -435,13 +437,40 @@ const FINDINGS: &str = "\
         from generate_series(1, $1) h where h / 100 % 100 = 4 \
     ) f";
 
+/// The hosts' rows are generated without their agent's office and name (the ingest copies
+/// them): filled in at the end, the constraint set again.
+const HOST_ROWS: [&str; 3] = ["host_containers", "host_readers", "host_findings"];
+
+/// Which certificates each office holds on how many hosts, as the ingest keeps it.
+const OFFICE_CERTIFICATES: &str = "insert into office_certificates (office_id, id, hosts, \
+         not_after, private_key_not_after, subject, subject_cn, first_seen_at, qualified, is_ca) \
+     select s.office_id, c.id, count(*)::int, c.not_after, c.private_key_not_after, c.subject, \
+         c.subject_cn, c.first_seen_at, c.qualified, c.is_ca \
+     from certificate_sightings s join certificates c on c.id = s.certificate_id \
+     where s.present group by s.office_id, c.id";
+
 /// Generate the fleet of `hosts` hosts into the migrated, empty database of `pool`. Leaves
 /// the statistics to the caller (`analyze`).
 pub(crate) async fn generate(pool: &PgPool, hosts: i64, content: Content) {
     let lists = content == Content::Lists;
     let extra: &[&str] = if lists { &LISTS } else { &[] };
     let findings: &[&str] = if lists { &[FINDINGS] } else { &[] };
-    for sql in FLEET.iter().chain(extra).chain(findings) {
+    for table in HOST_ROWS {
+        let sql = format!(
+            "alter table {table} alter column office_id drop not null, \
+                 alter column hostname drop not null"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    for sql in FLEET
+        .iter()
+        .chain(extra)
+        .chain(findings)
+        .chain([&OFFICE_CERTIFICATES])
+    {
         let mut query = sqlx::query(*sql);
         // Parameters are positional: a statement that takes `$2` takes `$1` too.
         if sql.contains("$1") {
@@ -453,5 +482,17 @@ pub(crate) async fn generate(pool: &PgPool, hosts: i64, content: Content) {
         if let Err(error) = query.execute(pool).await {
             panic!("generating the fleet: {error}\n{sql}");
         }
+    }
+    for table in HOST_ROWS {
+        let sql = format!(
+            "update {table} t set office_id = g.office_id, hostname = g.hostname \
+                 from agents g where g.id = t.agent_id; \
+             alter table {table} alter column office_id set not null, \
+                 alter column hostname set not null"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap();
     }
 }

@@ -49,6 +49,8 @@ struct Words {
     not_after: &'static str,
     key_not_after: &'static str,
     hosts: &'static str,
+    /// After the hosts listed, when there are more (`{}`: how many).
+    more_hosts: &'static str,
     containers: &'static str,
     qualified_column: &'static str,
 }
@@ -82,6 +84,7 @@ const RU: Words = Words {
     not_after: "Действует до",
     key_not_after: "Закрытый ключ до",
     hosts: "Компьютеры",
+    more_hosts: "и ещё {}",
     containers: "Контейнеры",
     qualified_column: "КЭП",
 };
@@ -115,6 +118,7 @@ const EN: Words = Words {
     not_after: "Valid until",
     key_not_after: "Private key until",
     hosts: "Hosts",
+    more_hosts: "and {} more",
     containers: "Containers",
     qualified_column: "Qualified",
 };
@@ -210,6 +214,11 @@ fn row(lang: Lang, words: &Words, c: &serde_json::Value, now: DateTime<Utc>) -> 
                 @for (i, host) in list(&c["hosts"]).enumerate() {
                     @if i > 0 { br; }
                     (host_link(host))
+                }
+                @let listed = list(&c["hosts"]).count() as u64;
+                @let more = c["host_count"].as_u64().unwrap_or(listed).saturating_sub(listed);
+                @if more > 0 {
+                    br; span.muted { (words.more_hosts.replace("{}", &more.to_string())) }
                 }
             }
             td {

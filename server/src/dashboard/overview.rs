@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use super::layout::{self, Section};
 use super::{Viewer, list_page, rendered};
 use crate::http::HttpState;
-use crate::query::{self, QueryError, lists};
+use crate::query::{QueryError, lists};
 
 struct Words {
     title: &'static str,
@@ -89,14 +89,15 @@ async fn body(state: &HttpState, viewer: &Viewer) -> Result<Markup, QueryError> 
     let now = Utc::now();
     let seen = viewer.principal.offices.restriction();
     let defaults = &state.alert_defaults;
-    let offices = query::summary(
-        &state.pool,
-        seen,
-        now,
-        defaults.agent_interval,
-        defaults.defaults.silent_after_intervals,
-    )
-    .await?;
+    let offices = state
+        .summaries
+        .get(
+            &state.pool,
+            seen,
+            defaults.agent_interval,
+            defaults.defaults.silent_after_intervals,
+        )
+        .await?;
     let params = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
         pairs
             .iter()
@@ -128,7 +129,7 @@ async fn body(state: &HttpState, viewer: &Viewer) -> Result<Markup, QueryError> 
     }
     let content = html! {
         section.tiles {
-            @for office in &offices {
+            @for office in offices.iter() {
                 article.tile {
                     h3 { a href={ "/hosts?office=" (super::encode(&office.office)) } { (office.office) } }
                     dl {

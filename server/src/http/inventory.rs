@@ -155,15 +155,16 @@ async fn host(
 
 async fn summary(State(state): State<HttpState>, caller: Caller) -> Result<Response, ApiError> {
     let defaults = &state.alert_defaults;
-    let offices = query::summary(
-        &state.pool,
-        caller.seen(),
-        Utc::now(),
-        defaults.agent_interval,
-        defaults.defaults.silent_after_intervals,
-    )
-    .await?;
-    Ok(Json(offices).into_response())
+    let offices = state
+        .summaries
+        .get(
+            &state.pool,
+            caller.seen(),
+            defaults.agent_interval,
+            defaults.defaults.silent_after_intervals,
+        )
+        .await?;
+    Ok(Json(&*offices).into_response())
 }
 
 // === impl ApiError ===

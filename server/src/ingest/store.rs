@@ -17,6 +17,8 @@ mod certificates;
 mod current;
 mod devices;
 
+pub(crate) use certificates::delete_emptied as delete_emptied_office_certificates;
+
 /// A report whose inventory differs from the stored one.
 #[derive(Clone)]
 pub(crate) struct Changed<'a> {
@@ -104,12 +106,15 @@ fn ordinal(index: usize) -> i32 {
 }
 
 /// How a column's values travel: as an array of `ty`, or as JSON text for ragged lists and
-/// objects (`text[]` and `jsonb` columns).
+/// objects (`text[]` and `jsonb` columns); or not at all, copied from the host's agent.
 #[derive(Clone, Copy)]
 enum Kind {
     Plain(&'static str),
     List,
     Json,
+    /// This column of the agent's row (its office, its name), which never changes: copied so
+    /// that the inventory lists index their rows by office.
+    OfAgent(&'static str),
 }
 
 /// `insert … on conflict (agent_id, ordinal) do update` of a current-state table, parameters
@@ -118,17 +123,18 @@ enum Kind {
 /// upsert would lock (and so write) even the rows it then leaves alone.
 fn upsert_sql(table: &str, columns: &[(&str, Kind)]) -> String {
     let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let params: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, kind))| {
-            let ty = match kind {
-                Kind::Plain(ty) => ty,
-                Kind::List | Kind::Json => "text",
-            };
-            format!("${}::{ty}[]", i + 3)
+    let bound = || {
+        columns.iter().filter_map(|(name, kind)| match kind {
+            Kind::Plain(ty) => Some((*name, *ty)),
+            Kind::List | Kind::Json => Some((*name, "text")),
+            Kind::OfAgent(_) => None,
         })
+    };
+    let params: Vec<String> = bound()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 3))
         .collect();
+    let bound_names: Vec<&str> = bound().map(|(name, _)| name).collect();
     let values: Vec<String> = columns
         .iter()
         .map(|(name, kind)| match kind {
@@ -137,8 +143,17 @@ fn upsert_sql(table: &str, columns: &[(&str, Kind)]) -> String {
                 format!("array(select jsonb_array_elements_text(r.{name}::jsonb)) as {name}")
             }
             Kind::Json => format!("r.{name}::jsonb as {name}"),
+            Kind::OfAgent(column) => format!("g.{column} as {name}"),
         })
         .collect();
+    let agent = if columns
+        .iter()
+        .any(|(_, kind)| matches!(kind, Kind::OfAgent(_)))
+    {
+        " join agents g on g.id = r.agent_id"
+    } else {
+        ""
+    };
     let sets: Vec<String> = names
         .iter()
         .map(|n| format!("{n} = excluded.{n}"))
@@ -148,7 +163,8 @@ fn upsert_sql(table: &str, columns: &[(&str, Kind)]) -> String {
     format!(
         "with u as ( \
              select r.agent_id, r.ordinal, {values} \
-             from unnest($1::uuid[], $2::int[], {params}) as r(agent_id, ordinal, {names}) \
+             from unnest($1::uuid[], $2::int[], {params}) \
+                 as r(agent_id, ordinal, {bound_names}){agent} \
          ) \
          , stored as materialized ( \
              select * from {table} where agent_id = any($1::uuid[]) \
@@ -159,6 +175,7 @@ fn upsert_sql(table: &str, columns: &[(&str, Kind)]) -> String {
          where t.agent_id is null or ({old}) is distinct from ({new}) \
          on conflict (agent_id, ordinal) do update set {sets}",
         names = names.join(", "),
+        bound_names = bound_names.join(", "),
         values = values.join(", "),
         params = params.join(", "),
         sets = sets.join(", "),
@@ -208,9 +225,9 @@ async fn trim(conn: &mut PgConnection, changed: &[Changed<'_>]) -> Result<(), sq
 /// parameters.
 pub(super) struct Extra {
     pub(super) name: &'static str,
-    /// The parameter's element type.
-    pub(super) ty: &'static str,
-    /// The stored value, an expression over `s.<name>`.
+    /// The parameter's element type; none for a column computed by `value` alone.
+    pub(super) ty: Option<&'static str>,
+    /// The stored value, an expression over `s.<name>` (and `s.agent_id`).
     pub(super) value: &'static str,
     /// Whether a present row is rewritten when this column differs. A column that is not
     /// compared is written along with the others, and one compared column (a hash of it)
@@ -221,13 +238,18 @@ pub(super) struct Extra {
 /// Mark each agent's present sightings in `table` that its report no longer lists as gone (last
 /// seen at the agent's previous report) and record the listed ones as present. `extra` names
 /// further columns; a present row is rewritten only when a compared one differs.
-fn sightings_sql(table: &str, column: &str, extra: &[Extra]) -> String {
+///
+/// `then`, when given, is the rest of the statement after the sightings are written: further
+/// `with` entries (starting with a comma) and a final `select`. They may read `missing` (the
+/// sightings lost) and `gained` (those that became present), each `(agent_id, item_id)`.
+fn sightings_sql(table: &str, column: &str, extra: &[Extra], then: Option<&str>) -> String {
     let names: String = extra.iter().map(|e| format!(", {}", e.name)).collect();
-    let params: String = extra
-        .iter()
+    let bound = || extra.iter().filter_map(|e| e.ty.map(|ty| (e.name, ty)));
+    let params: String = bound()
         .enumerate()
-        .map(|(i, e)| format!(", ${}::{}[]", i + 6, e.ty))
+        .map(|(i, (_, ty))| format!(", ${}::{ty}[]", i + 6))
         .collect();
+    let bound_names: String = bound().map(|(name, _)| format!(", {name}")).collect();
     let values: String = extra
         .iter()
         .map(|e| format!(", {} as {}", e.value, e.name))
@@ -241,6 +263,24 @@ fn sightings_sql(table: &str, column: &str, extra: &[Extra]) -> String {
         .map(|e| format!(" or t.{} is distinct from {}", e.name, e.value))
         .collect();
     let stored: String = compared().map(|e| format!(", p.{}", e.name)).collect();
+    let upsert = format!(
+        "insert into {table} as t ({column}, agent_id, first_seen_at, last_seen_at, present{names}) \
+         select s.item_id, s.agent_id, h.received, null, true{values} \
+         from s join h on h.agent_id = s.agent_id \
+         left join stored t on t.item_id = s.item_id and t.agent_id = s.agent_id \
+         where t.agent_id is null{differs} \
+         on conflict ({column}, agent_id) do update set present = true, last_seen_at = null{sets}"
+    );
+    let written = match then {
+        None => format!(" {upsert}"),
+        Some(rest) => format!(
+            ", written as ({upsert}), gained as ( \
+                 select s.agent_id, s.item_id from s \
+                 left join stored t on t.item_id = s.item_id and t.agent_id = s.agent_id \
+                 where t.agent_id is null \
+             ){rest}"
+        ),
+    };
     // The rows marked gone and the rows written are disjoint: one statement does both. The
     // batch's present sightings are read once, through the index on the agent, and compared
     // with the listed ones by hashing: missing ones are marked gone, and listed ones already
@@ -249,7 +289,7 @@ fn sightings_sql(table: &str, column: &str, extra: &[Extra]) -> String {
     format!(
         "with s as ( \
              select * from unnest($1::uuid[], $2::bigint[]{params}) \
-                 as s(agent_id, item_id{names}) \
+                 as s(agent_id, item_id{bound_names}) \
          ), h as ( \
              select * from unnest($3::uuid[], $4::timestamptz[], $5::timestamptz[]) \
                  as h(agent_id, previous_seen, received) \
@@ -263,13 +303,7 @@ fn sightings_sql(table: &str, column: &str, extra: &[Extra]) -> String {
                  last_seen_at = coalesce(h.previous_seen, h.received) \
              from missing m join h on h.agent_id = m.agent_id \
              where t.agent_id = m.agent_id and t.{column} = m.item_id \
-         ) \
-         insert into {table} as t ({column}, agent_id, first_seen_at, last_seen_at, present{names}) \
-         select s.item_id, s.agent_id, h.received, null, true{values} \
-         from s join h on h.agent_id = s.agent_id \
-         left join stored t on t.item_id = s.item_id and t.agent_id = s.agent_id \
-         where t.agent_id is null{differs} \
-         on conflict ({column}, agent_id) do update set present = true, last_seen_at = null{sets}"
+         ){written}"
     )
 }
 
@@ -298,7 +332,7 @@ async fn sightings(
     present: &[(Uuid, i64)],
 ) -> Result<(), sqlx::Error> {
     let times = report_times(changed);
-    sqlx::query(AssertSqlSafe(sightings_sql(table, column, &[])))
+    sqlx::query(AssertSqlSafe(sightings_sql(table, column, &[], None)))
         .bind(present.iter().map(|(a, _)| *a).collect::<Vec<_>>())
         .bind(present.iter().map(|(_, id)| *id).collect::<Vec<_>>())
         .bind(times.agents)

@@ -77,6 +77,32 @@ pub struct Column {
     pub field: Option<&'static str>,
 }
 
+/// How a list is read office by office: a reader of some offices (or a request naming one)
+/// takes the first rows of each of those offices off indexes led by the office, and the first
+/// of these make the page. `from` gives one office's rows with the columns the list's sorts and
+/// filters read, under the same names. An administrator of every office reads the list's own
+/// table through its fleet-wide indexes.
+#[derive(Debug)]
+pub struct PerOffice {
+    /// The table, under the list's own alias (`office_certificates c`).
+    pub from: &'static str,
+    /// Its office column (`c.office_id`).
+    pub office: &'static str,
+    /// Which of its rows the reader sees within an office (`true` when all).
+    pub visible: &'static str,
+    /// The columns that pick one row of the list (of `from` and of the list's own `from`
+    /// alike): the page is made of these, and its rows are built after.
+    pub row: &'static [&'static str],
+    /// The filter that names an office: it picks which offices are read.
+    pub office_filter: &'static str,
+    /// The filters it answers. A request with any other (a selective one such as an INN, which
+    /// an index of the list's own table finds at once) reads the list's own table.
+    pub filters: &'static [&'static str],
+    /// Sorts whose expression in `from` differs from the list's (the copy of a host's name
+    /// kept on its rows), by name; their values are the same, and so are cursors.
+    pub sorts: &'static [(&'static str, &'static str)],
+}
+
 /// An inventory list.
 #[derive(Debug)]
 pub struct ListSpec {
@@ -95,6 +121,7 @@ pub struct ListSpec {
     pub sorts: &'static [Sort],
     pub filters: &'static [Filter],
     pub columns: &'static [Column],
+    pub per_office: Option<&'static PerOffice>,
 }
 
 /// A page of a list.
@@ -266,8 +293,14 @@ fn statement(
         sql.replace("{seen}", "$1::bigint[]")
             .replace("{now}", "$2::timestamptz")
     };
-    // Each condition in parentheses: a filter's `or` must not reach past it.
-    let mut conditions = vec![format!("({})", fixed(spec.visible))];
+    let per_office = per_office(spec, request, seen.is_some());
+    // Each condition in parentheses: a filter's `or` must not reach past it. The rows kept
+    // per office are the visible ones.
+    let mut conditions = Vec::new();
+    if per_office.is_none() {
+        conditions.push(format!("({})", fixed(spec.visible)));
+    }
+    let mut office_name = None;
     for (filter, value) in &request.filters {
         let cast = match value {
             Bound::Bool(_) => "boolean",
@@ -275,39 +308,152 @@ fn statement(
             _ => "text",
         };
         let placeholder = format!("${}::{cast}", binds.len() + 1);
+        binds.push(value.clone());
+        if per_office.is_some_and(|p| p.office_filter == filter.name) {
+            office_name = Some(placeholder);
+            continue;
+        }
         conditions.push(format!(
             "({})",
             fixed(&filter.sql.replace("{}", &placeholder))
         ));
-        binds.push(value.clone());
     }
     let (id, id_kind) = spec.id;
     let sort = request.sort;
+    let sort_expr = per_office
+        .and_then(|p| p.sorts.iter().find(|(name, _)| *name == sort.name))
+        .map_or(sort.expr, |(_, expr)| *expr);
     if let Some(cursor) = &request.after {
         let (v, i) = (binds.len() + 1, binds.len() + 2);
         let op = if request.descending { "<" } else { ">" };
         conditions.push(format!(
-            "(({}), ({id})) {op} (${v}::text::{}, ${i}::text::{})",
-            sort.expr,
+            "(({sort_expr}), ({id})) {op} (${v}::text::{}, ${i}::text::{})",
             sort.kind.cast(),
             id_kind.cast()
         ));
         binds.push(Bound::Text(cursor.v.clone()));
         binds.push(Bound::Text(cursor.i.clone()));
     }
+    if conditions.is_empty() {
+        conditions.push("true".to_owned());
+    }
     let direction = if request.descending { "desc" } else { "asc" };
     let limit = binds.len() + 1;
     binds.push(Bound::Int(request.limit + 1));
-    let sql = format!(
-        "select ({item}) as item, ({sort})::text as sort_value, ({id})::text as id_value \
-         from {from} where {conditions} \
-         order by ({sort}) {direction}, ({id}) {direction} limit ${limit}",
-        item = fixed(spec.item),
-        sort = sort.expr,
-        from = spec.from,
-        conditions = conditions.join(" and "),
-    );
+    let item = fixed(spec.item);
+    let conditions = conditions.join(" and ");
+    let sort = sort_expr;
+    let sql = match per_office {
+        None => format!(
+            "select ({item}) as item, ({sort})::text as sort_value, ({id})::text as id_value \
+             from {from} where {conditions} \
+             order by ({sort}) {direction}, ({id}) {direction} limit ${limit}",
+            from = spec.from,
+        ),
+        Some(p) => per_office_statement(
+            spec,
+            p,
+            &Parts {
+                item: &item,
+                sort,
+                id,
+                conditions: &conditions,
+                office_name: office_name.as_deref(),
+                direction,
+                limit,
+            },
+        ),
+    };
     (sql, binds)
+}
+
+/// The pieces of a list statement, made ready by [`statement`].
+struct Parts<'a> {
+    item: &'a str,
+    sort: &'a str,
+    id: &'a str,
+    conditions: &'a str,
+    /// The parameter naming an office, when the request names one.
+    office_name: Option<&'a str>,
+    direction: &'a str,
+    limit: usize,
+}
+
+/// The statement that reads `spec` office by office: each office's first rows, then the first
+/// of them all.
+fn per_office_statement(spec: &ListSpec, p: &PerOffice, parts: &Parts<'_>) -> String {
+    let Parts {
+        item,
+        sort,
+        id,
+        conditions,
+        office_name,
+        direction,
+        limit,
+    } = *parts;
+    let offices = format!(
+        "select o.id from offices o \
+         where ($1::bigint[] is null or o.id = any($1::bigint[])){}",
+        office_name
+            .map(|name| format!(" and o.name = {name}"))
+            .unwrap_or_default()
+    );
+    // An office's rows in order, off its own sort index. Only the page's rows are built, and a
+    // row held by several offices comes once (its sort value is the same in each).
+    let keys: Vec<String> = (0..p.row.len()).map(|i| format!("key{i}")).collect();
+    let picked: Vec<String> = p
+        .row
+        .iter()
+        .zip(&keys)
+        .map(|(column, key)| format!("{column} as {key}"))
+        .collect();
+    let rows = format!(
+        "select {picked}, ({sort}) as k, ({id}) as id from {projection} \
+         where {office} = each_office.id and ({visible}) and {conditions}",
+        picked = picked.join(", "),
+        projection = p.from,
+        office = p.office,
+        visible = p.visible,
+    );
+    let x_keys: Vec<String> = keys.iter().map(|key| format!("x.{key}")).collect();
+    let joined: Vec<String> = p
+        .row
+        .iter()
+        .zip(&keys)
+        .map(|(column, key)| format!("{column} = p.{key}"))
+        .collect();
+    format!(
+        "with page as ( \
+             select {x_keys}, x.k, x.id from ({offices}) each_office \
+             cross join lateral ( \
+                 {rows} order by k {direction}, id {direction} limit ${limit} \
+             ) x \
+             group by {x_keys}, x.k, x.id order by x.k {direction}, x.id {direction} \
+             limit ${limit} \
+         ) \
+         select ({item}) as item, p.k::text as sort_value, p.id::text as id_value \
+         from {from} join page p on {joined} \
+         order by p.k {direction}, p.id {direction}",
+        x_keys = x_keys.join(", "),
+        joined = joined.join(" and "),
+        from = spec.from,
+    )
+}
+
+/// Whether `request` is read office by office: when the list keeps its rows per office, the
+/// reader sees some offices only or names one, and every filter is one the per-office rows
+/// answer.
+fn per_office(spec: &ListSpec, request: &Request<'_>, scoped: bool) -> Option<&'static PerOffice> {
+    let p = spec.per_office?;
+    let names_office = request
+        .filters
+        .iter()
+        .any(|(filter, _)| filter.name == p.office_filter);
+    let answered = request
+        .filters
+        .iter()
+        .all(|(filter, _)| filter.name == p.office_filter || p.filters.contains(&filter.name));
+    ((scoped || names_office) && answered).then_some(p)
 }
 
 /// One page of `spec` for `request`, for a reader of the offices `seen` (`None`: all).
@@ -319,8 +465,13 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> Result<Paged, QueryError> {
     let (sql, binds) = statement(spec, request, seen, now);
+    // Not kept prepared: planned for its own values each time. A plan made once for any value
+    // (which PostgreSQL settles on after a few runs of a prepared statement) cannot know how
+    // few rows `expiring_within_days=30` or one office's array leaves, and walked the wrong
+    // index for them.
     let mut query =
-        sqlx::query_as::<_, (serde_json::Value, String, String)>(sqlx::AssertSqlSafe(sql));
+        sqlx::query_as::<_, (serde_json::Value, String, String)>(sqlx::AssertSqlSafe(sql))
+            .persistent(false);
     for bound in binds {
         query = match bound {
             Bound::Seen(ids) => query.bind(ids),
@@ -401,6 +552,7 @@ mod tests {
             },
         ],
         columns: &[],
+        per_office: None,
     };
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -460,6 +612,50 @@ mod tests {
         let other = request_error(&[("after", &cursor), ("sort", "seen")]);
         assert!(other.contains("another sort order"), "{other}");
         assert!(request_error(&[("after", "bm90IGEgY3Vyc29y")]).contains("not a cursor"));
+    }
+
+    static PER_OFFICE: PerOffice = PerOffice {
+        from: "agents g join things t on t.agent_id = g.id",
+        office: "g.office_id",
+        visible: "g.revoked_at is null",
+        row: &["t.agent_id", "t.ordinal"],
+        office_filter: "q",
+        filters: &["broken"],
+        sorts: &[],
+    };
+
+    const SCOPED: ListSpec = ListSpec {
+        per_office: Some(&PER_OFFICE),
+        ..SPEC
+    };
+
+    #[test]
+    fn a_scoped_reader_reads_office_by_office_unless_a_filter_needs_the_whole_table() {
+        let scoped = |pairs: &[(&str, &str)], seen: Option<&[i64]>| {
+            let request = request(&SCOPED, &params(pairs)).expect("valid");
+            statement(&SCOPED, &request, seen, Utc::now())
+        };
+        let (sql, binds) = scoped(&[("broken", "true")], Some(&[3]));
+        assert!(sql.contains("cross join lateral"), "{sql}");
+        assert!(
+            sql.contains("join page p on t.agent_id = p.key0 and t.ordinal = p.key1"),
+            "{sql}"
+        );
+        assert!(
+            !sql.contains("t.office_id = any"),
+            "visibility is the office's: {sql}"
+        );
+        assert!(matches!(binds[2], Bound::Bool(true)));
+        // The office filter picks the offices read, bound like any value.
+        let (sql, _) = scoped(&[("q", "x")], None);
+        assert!(sql.contains("and o.name = $3::text"), "{sql}");
+        // An administrator of every office, and a filter the offices' rows do not answer,
+        // read the list's own table.
+        let (sql, _) = scoped(&[("broken", "true")], None);
+        assert!(!sql.contains("lateral"), "{sql}");
+        let (sql, _) = scoped(&[("days", "3")], Some(&[3]));
+        assert!(!sql.contains("lateral"), "{sql}");
+        assert!(sql.contains("t.office_id = any($1::bigint[])"), "{sql}");
     }
 
     fn request_error(pairs: &[(&str, &str)]) -> String {

@@ -23,12 +23,14 @@ pub async fn host(
                      'remediation', f.remediation) order by f.ordinal), '[]') \
                  from host_findings f where f.agent_id = g.id), \
              'readers', (select coalesce(jsonb_agg(to_jsonb(r) - 'agent_id' - 'ordinal' \
+                     - 'office_id' - 'hostname' \
                      order by r.ordinal), '[]') \
                  from host_readers r where r.agent_id = g.id), \
              'tokens', (select coalesce(jsonb_agg(to_jsonb(t) - 'agent_id' - 'ordinal' \
                      order by t.ordinal), '[]') \
                  from host_tokens t where t.agent_id = g.id), \
              'containers', (select coalesce(jsonb_agg(to_jsonb(c) - 'agent_id' - 'ordinal' \
+                     - 'office_id' - 'hostname' \
                      order by c.ordinal), '[]') \
                  from host_containers c where c.agent_id = g.id), \
              'certificates', (select coalesce(jsonb_agg(jsonb_build_object( \

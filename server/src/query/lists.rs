@@ -1,7 +1,7 @@
 //! The inventory lists: certificates, tokens, key containers, readers, hosts and findings,
 //! each limited to the hosts of the reader's offices (of agents not revoked).
 
-use super::engine::{Column, Filter, Kind, ListSpec, Sort, Value};
+use super::engine::{Column, Filter, Kind, ListSpec, PerOffice, Sort, Value};
 
 /// A host of the reader's offices, as `g` (agents) joined to `o` (offices).
 macro_rules! seen_host {
@@ -22,6 +22,23 @@ const fn filter(
         sql,
         about,
     }
+}
+
+/// How a list of hosts' rows (`host_readers r`…) is read office by office: off the table's
+/// indexes led by the office (the ingest copies each row's office and host name from its
+/// agent), joined to the agent for whether it is revoked and for its filters.
+macro_rules! host_rows {
+    ($table:literal, $alias:literal, [$($filter:literal),* $(,)?]) => {
+        PerOffice {
+            from: concat!($table, " ", $alias, " join agents g on g.id = ", $alias, ".agent_id"),
+            office: concat!($alias, ".office_id"),
+            visible: "g.revoked_at is null",
+            row: &[concat!($alias, ".agent_id"), concat!($alias, ".ordinal")],
+            office_filter: "office",
+            filters: &[$($filter),*],
+            sorts: &[("hostname", concat!($alias, ".hostname"))],
+        }
+    };
 }
 
 const fn sort(name: &'static str, expr: &'static str, kind: Kind) -> Sort {
@@ -47,17 +64,23 @@ const fn joined(header: &'static str, key: &'static str, field: &'static str) ->
 /// `office=NAME`: rows of hosts of that office.
 const OFFICE: Filter = filter("office", Value::Text, "o.name = {}", "office name");
 
+/// How many of a certificate's hosts its row lists (`host_count` says how many there are): a
+/// CA certificate is on every host, and a list of them all helps no one, in JSON or in a
+/// spreadsheet cell.
+macro_rules! certificate_hosts_listed {
+    () => {
+        "20"
+    };
+}
+
 pub static CERTIFICATES: ListSpec = ListSpec {
     name: "certificates",
-    about: "Certificates present on at least one host, with the hosts and key containers that \
-            hold them and their private keys' end.",
+    about: "Certificates present on at least one host, with how many hosts hold them (and the \
+            first 20 of these), the key containers that hold them and their private keys' end.",
     from: "certificates c",
-    visible: concat!(
-        "exists (select 1 from certificate_sightings s join agents g on g.id = s.agent_id \
-         where s.certificate_id = c.id and s.present and ",
-        seen_host!(),
-        ")"
-    ),
+    // Held by an office seen: the offices' counts leave out revoked agents.
+    visible: "exists (select 1 from office_certificates oc where oc.id = c.id \
+              and ({seen} is null or oc.office_id = any({seen})))",
     item: concat!(
         "jsonb_build_object('sha256', c.sha256, 'sha1', c.sha1, 'serial', c.serial, \
          'subject', c.subject, 'subject_cn', c.subject_cn, 'issuer', c.issuer, \
@@ -66,13 +89,19 @@ pub static CERTIFICATES: ListSpec = ListSpec {
          'not_before', c.not_before, 'not_after', c.not_after, \
          'private_key_not_after', c.private_key_not_after, 'qualified', c.qualified, \
          'is_ca', c.is_ca, 'signature_algorithm', c.signature_algorithm, \
-         'hosts', (select coalesce(jsonb_agg(jsonb_build_object('agent_id', g.id, \
-                 'hostname', g.hostname, 'office', o.name) order by g.hostname, g.id), '[]') \
-             from certificate_sightings s join agents g on g.id = s.agent_id \
-             join offices o on o.id = g.office_id \
-             where s.certificate_id = c.id and s.present and ",
-        seen_host!(),
-        "), \
+         'host_count', (select coalesce(sum(oc.hosts), 0) from office_certificates oc \
+             where oc.id = c.id and ({seen} is null or oc.office_id = any({seen}))), \
+         'hosts', (select coalesce(jsonb_agg(jsonb_build_object('agent_id', h.id, \
+                 'hostname', h.hostname, 'office', h.office) order by h.hostname, h.id), '[]') \
+             from (select g.id, g.hostname, o.name as office \
+                 from certificate_sightings s join agents g on g.id = s.agent_id \
+                 join offices o on o.id = g.office_id \
+                 where s.certificate_id = c.id and s.present \
+                     and ({seen} is null or s.office_id = any({seen})) \
+                     and g.revoked_at is null \
+                 limit ",
+        certificate_hosts_listed!(),
+        ") h), \
          'containers', (select coalesce(jsonb_agg(jsonb_build_object('agent_id', g.id, \
                  'hostname', g.hostname, 'name', hc.name, 'path', hc.path, 'media', hc.media, \
                  'private_key_not_after', hc.private_key_not_after) \
@@ -97,7 +126,9 @@ pub static CERTIFICATES: ListSpec = ListSpec {
         filter(
             "expiring_within_days",
             Value::Count,
-            "c.not_after >= {now} and c.not_after < {now} + make_interval(days => ({})::int)",
+            // On the sort expression, so that a range of its index answers it.
+            "coalesce(c.not_after, 'infinity') >= {now} \
+             and coalesce(c.not_after, 'infinity') < {now} + make_interval(days => ({})::int)",
             "not yet expired, and ending within this many days",
         ),
         filter(
@@ -109,13 +140,9 @@ pub static CERTIFICATES: ListSpec = ListSpec {
         filter(
             "office",
             Value::Text,
-            concat!(
-                "exists (select 1 from certificate_sightings s join agents g on g.id = s.agent_id \
-                 join offices o on o.id = g.office_id \
-                 where s.certificate_id = c.id and s.present and o.name = {} and ",
-                seen_host!(),
-                ")"
-            ),
+            "exists (select 1 from office_certificates oc join offices o on o.id = oc.office_id \
+             where oc.id = c.id and o.name = {} \
+                 and ({seen} is null or oc.office_id = any({seen})))",
             "present on a host of this office",
         ),
         filter(
@@ -164,10 +191,24 @@ pub static CERTIFICATES: ListSpec = ListSpec {
         column("not_after", "not_after"),
         column("private_key_not_after", "private_key_not_after"),
         column("qualified", "qualified"),
+        column("host_count", "host_count"),
         joined("hosts", "hosts", "hostname"),
         joined("containers", "containers", "name"),
         column("sha1", "sha1"),
     ],
+    per_office: Some(&CERTIFICATES_PER_OFFICE),
+};
+
+/// Which certificates each office holds (`office_certificates`, kept by the ingest).
+static CERTIFICATES_PER_OFFICE: PerOffice = PerOffice {
+    from: "office_certificates c",
+    office: "c.office_id",
+    // Only certificates on hosts of agents not revoked are counted.
+    visible: "true",
+    row: &["c.id"],
+    sorts: &[],
+    office_filter: "office",
+    filters: &["expiring_within_days", "expired", "qualified", "ca"],
 };
 
 pub static TOKENS: ListSpec = ListSpec {
@@ -232,7 +273,13 @@ pub static TOKENS: ListSpec = ListSpec {
         filter(
             "present",
             Value::Bool,
-            "exists (select 1 from token_sightings s where s.token_id = t.id and s.present) = {}",
+            // Not plugged in anywhere: a token that left was seen somewhere before, so the
+            // few sightings that ended lead to it, rather than every token checked in turn.
+            "case when {} \
+             then exists (select 1 from token_sightings s where s.token_id = t.id and s.present) \
+             else t.id in (select s.token_id from token_sightings s where not s.present) \
+                 and not exists (select 1 from token_sightings s \
+                     where s.token_id = t.id and s.present) end",
             "plugged in somewhere now",
         ),
         filter(
@@ -251,6 +298,7 @@ pub static TOKENS: ListSpec = ListSpec {
         joined("history", "history", "hostname"),
         column("first_seen_at", "first_seen_at"),
     ],
+    per_office: None,
 };
 
 pub static CONTAINERS: ListSpec = ListSpec {
@@ -316,7 +364,14 @@ pub static CONTAINERS: ListSpec = ListSpec {
         column("private_key_not_after", "private_key_not_after"),
         column("certificate_sha1", "certificate_sha1"),
     ],
+    per_office: Some(&CONTAINERS_PER_OFFICE),
 };
+
+static CONTAINERS_PER_OFFICE: PerOffice = host_rows!(
+    "host_containers",
+    "hc",
+    ["complete", "media", "expiring_within_days", "hostname", "q"]
+);
 
 pub static READERS: ListSpec = ListSpec {
     name: "readers",
@@ -366,7 +421,14 @@ pub static READERS: ListSpec = ListSpec {
         column("token_model", "token_model"),
         column("atr", "atr"),
     ],
+    per_office: Some(&READERS_PER_OFFICE),
 };
+
+static READERS_PER_OFFICE: PerOffice = host_rows!(
+    "host_readers",
+    "r",
+    ["card_present", "token_model", "hostname", "q"]
+);
 
 pub static HOSTS: ListSpec = ListSpec {
     name: "hosts",
@@ -439,6 +501,7 @@ pub static HOSTS: ListSpec = ListSpec {
         joined("findings", "findings", "code"),
         column("agent_id", "agent_id"),
     ],
+    per_office: None,
 };
 
 pub static FINDINGS: ListSpec = ListSpec {
@@ -495,7 +558,11 @@ pub static FINDINGS: ListSpec = ListSpec {
         column("message", "message"),
         column("remediation", "remediation"),
     ],
+    per_office: Some(&FINDINGS_PER_OFFICE),
 };
+
+static FINDINGS_PER_OFFICE: PerOffice =
+    host_rows!("host_findings", "f", ["code", "severity", "hostname", "q"]);
 
 /// Every list, by its path.
 pub static ALL: [&ListSpec; 6] = [

@@ -1,6 +1,10 @@
 //! What the overview shows per office: how many hosts, how many gone silent, what expires
 //! within 7, 30 and 90 days, and the findings by severity.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -58,18 +62,16 @@ pub async fn summary(
                  count(*) filter (where c.private_key_not_after >= $2 \
                      and c.private_key_not_after < $2 + interval '30 days') as keys_30 \
              from host h join host_containers c on c.agent_id = h.id group by h.office_id), \
-         certificates as (select d.office_id, count(*) as certificates, \
-                 count(*) filter (where d.not_after < $2) as expired, \
-                 count(*) filter (where d.not_after >= $2 \
-                     and d.not_after < $2 + interval '7 days') as within_7, \
-                 count(*) filter (where d.not_after >= $2 \
-                     and d.not_after < $2 + interval '30 days') as within_30, \
-                 count(*) filter (where d.not_after >= $2 \
-                     and d.not_after < $2 + interval '90 days') as within_90 \
-             from (select distinct h.office_id, c.id, c.not_after from host h \
-                   join certificate_sightings s on s.agent_id = h.id and s.present \
-                   join certificates c on c.id = s.certificate_id and not c.is_ca) d \
-             group by d.office_id), \
+         certificates as (select c.office_id, count(*) as certificates, \
+                 count(*) filter (where c.not_after < $2) as expired, \
+                 count(*) filter (where c.not_after >= $2 \
+                     and c.not_after < $2 + interval '7 days') as within_7, \
+                 count(*) filter (where c.not_after >= $2 \
+                     and c.not_after < $2 + interval '30 days') as within_30, \
+                 count(*) filter (where c.not_after >= $2 \
+                     and c.not_after < $2 + interval '90 days') as within_90 \
+             from office_certificates c join office o on o.id = c.office_id \
+             where not c.is_ca group by c.office_id), \
          findings as (select h.office_id, \
                  count(*) filter (where f.severity = 'critical') as critical, \
                  count(*) filter (where f.severity = 'warning') as warning \
@@ -101,10 +103,114 @@ pub async fn summary(
          left join findings f on f.office_id = o.id left join alerts a on a.office_id = o.id \
          order by o.name",
     )
+    // Planned for the offices at hand: one office's hosts are read through their indexes,
+    // every office's by scanning.
+    .persistent(false)
     .bind(seen)
     .bind(now)
     .bind(agent_interval)
     .bind(i32::try_from(default_silent_after).unwrap_or(i32::MAX))
     .fetch_all(pool)
     .await
+}
+
+/// The summaries counted lately, per set of offices read. Counting every office of a
+/// 100,000-host fleet reads millions of rows (about 2 s); the overview and `/api/v1/summary` are
+/// opened far more often than their counts move by a day's worth. So a count younger than
+/// `max_age` is served as it is; one older, up to [`STALE_SERVED`] times `max_age`, is served
+/// while it is counted again in the background; an older one, or none, is counted while the
+/// reader waits.
+#[derive(Debug)]
+pub struct Summaries {
+    max_age: std::time::Duration,
+    /// One slot per set of offices (sorted; `None`: all).
+    slots: Mutex<HashMap<Option<Vec<i64>>, Arc<Slot>>>,
+}
+
+/// How many times `max_age` a count may be served while a new one is made.
+pub const STALE_SERVED: u32 = 10;
+
+#[derive(Debug, Default)]
+struct Slot {
+    kept: Mutex<Option<(Instant, Arc<Vec<OfficeSummary>>)>>,
+    /// Held by whoever counts, so that readers of an outdated slot wait for one count (or
+    /// leave it to the background one) instead of each starting their own.
+    counting: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Slot {
+    fn kept(&self) -> Option<(Instant, Arc<Vec<OfficeSummary>>)> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn keep(&self, offices: Arc<Vec<OfficeSummary>>) {
+        *self.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), offices));
+    }
+}
+
+impl Summaries {
+    pub fn new(max_age: std::time::Duration) -> Self {
+        Self {
+            max_age,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// [`summary`] of the offices `seen`, as counted lately.
+    pub async fn get(
+        &self,
+        pool: &PgPool,
+        seen: Option<&[i64]>,
+        agent_interval: Duration,
+        default_silent_after: u32,
+    ) -> Result<Arc<Vec<OfficeSummary>>, sqlx::Error> {
+        let key = seen.map(|offices| {
+            let mut offices = offices.to_vec();
+            offices.sort_unstable();
+            offices.dedup();
+            offices
+        });
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(slots.entry(key.clone()).or_default())
+        };
+        if let Some((at, offices)) = slot.kept() {
+            if at.elapsed() < self.max_age {
+                return Ok(offices);
+            }
+            if at.elapsed() < self.max_age * STALE_SERVED {
+                if let Ok(counting) = Arc::clone(&slot.counting).try_lock_owned() {
+                    let (pool, slot) = (pool.clone(), Arc::clone(&slot));
+                    tokio::spawn(async move {
+                        let _counting = counting;
+                        let now = Utc::now();
+                        match summary(
+                            &pool,
+                            key.as_deref(),
+                            now,
+                            agent_interval,
+                            default_silent_after,
+                        )
+                        .await
+                        {
+                            Ok(offices) => slot.keep(Arc::new(offices)),
+                            // The next reader tries again.
+                            Err(error) => tracing::warn!(%error, "counting the summary failed"),
+                        }
+                    });
+                }
+                return Ok(offices);
+            }
+        }
+        let _counting = slot.counting.lock().await;
+        if let Some((at, offices)) = slot.kept() {
+            if at.elapsed() < self.max_age {
+                return Ok(offices);
+            }
+        }
+        let offices =
+            Arc::new(summary(pool, seen, Utc::now(), agent_interval, default_silent_after).await?);
+        slot.keep(Arc::clone(&offices));
+        Ok(offices)
+    }
 }

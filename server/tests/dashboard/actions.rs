@@ -144,6 +144,10 @@ fn app(pool: &PgPool, channels: Channels) -> axum::Router {
         secure_cookies: true,
         channels: Arc::new(channels),
         alert_defaults: Arc::new(patient()),
+        // Counted on every request: tests change the inventory between requests.
+        summaries: Arc::new(tokenwatch_server::query::Summaries::new(
+            std::time::Duration::ZERO,
+        )),
     })
 }
 

@@ -554,6 +554,10 @@ async fn the_api_lists_shows_acknowledges_and_silences_with_its_token(pool: PgPo
         secure_cookies: true,
         channels: Default::default(),
         alert_defaults: std::sync::Arc::new(patient()),
+        // Counted on every request: tests change the inventory between requests.
+        summaries: std::sync::Arc::new(tokenwatch_server::query::Summaries::new(
+            std::time::Duration::ZERO,
+        )),
     });
     let token = Some("s3cret");
 

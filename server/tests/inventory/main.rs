@@ -16,6 +16,7 @@ mod notify_alertmanager;
 mod notify_email;
 mod notify_webhook;
 mod offices;
+mod per_office;
 mod queries;
 #[path = "../common/seed.rs"]
 mod seed;

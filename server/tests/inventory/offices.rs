@@ -21,6 +21,10 @@ fn api(pool: &PgPool) -> axum::Router {
         secure_cookies: true,
         channels: Default::default(),
         alert_defaults: Arc::new(patient()),
+        // Counted on every request: tests change the inventory between requests.
+        summaries: Arc::new(tokenwatch_server::query::Summaries::new(
+            std::time::Duration::ZERO,
+        )),
     })
 }
 

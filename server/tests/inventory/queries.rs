@@ -248,6 +248,33 @@ async fn filters_narrow_the_lists(pool: PgPool) {
         ),
         (10, 1, 1, 1)
     );
+
+    // Both tokens are plugged in; then the warehouse's leaves its host, and is nowhere now.
+    let tokens = |present: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let rows = walk(&pool, &lists::TOKENS, &[("present", present)], None, now).await;
+            strings(&rows, "serial")
+        }
+    };
+    assert_eq!(tokens("true").await, [TOKEN_SERIAL, WAREHOUSE_SERIAL]);
+    assert!(tokens("false").await.is_empty());
+    let sklad: uuid::Uuid = sqlx::query_scalar("select id from agents where hostname = 'sklad-01'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut unplugged: v1::Inventory = expiring("sklad-01");
+    unplugged.tokens.clear();
+    apply_report(
+        &pool,
+        sklad,
+        &request(2, &unplugged),
+        now + Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tokens("true").await, [TOKEN_SERIAL]);
+    assert_eq!(tokens("false").await, [WAREHOUSE_SERIAL]);
 }
 
 /// An answer's status, content type and raw body.
@@ -569,4 +596,51 @@ async fn bad_parameters_are_refused_and_change_nothing(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(hosts_after, hosts_before);
+}
+
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_summary_is_counted_again_once_older_than_its_age(pool: PgPool) {
+    use std::time::Duration as Span;
+    let store = warehouse(&pool).await;
+    let max_age = Span::from_millis(300);
+    let summaries = query::Summaries::new(max_age);
+    let hosts = |offices: &[query::OfficeSummary]| offices.iter().map(|o| o.hosts).sum::<i64>();
+    let get = |seen: Option<Vec<i64>>| {
+        let (pool, summaries) = (&pool, &summaries);
+        async move {
+            summaries
+                .get(pool, seen.as_deref(), Duration::seconds(60), 3)
+                .await
+                .unwrap()
+        }
+    };
+    let first = get(None).await;
+    assert_eq!(hosts(&first), 4);
+    agent(&pool, store, "sklad-02").await;
+    let kept = get(None).await;
+    assert!(std::sync::Arc::ptr_eq(&first, &kept), "served as counted");
+    // Another set of offices has its own count, made now.
+    assert_eq!(hosts(&get(Some(vec![store])).await), 2);
+
+    // Older than its age: served once more while counted again in the background.
+    tokio::time::sleep(max_age + Span::from_millis(50)).await;
+    let stale = get(None).await;
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &stale),
+        "the old count, at once"
+    );
+    let mut recounted = stale;
+    for _ in 0..100 {
+        recounted = get(None).await;
+        if hosts(&recounted) == 5 {
+            break;
+        }
+        tokio::time::sleep(Span::from_millis(20)).await;
+    }
+    assert_eq!(hosts(&recounted), 5, "counted again in the background");
+
+    // Older than the stale span: counted while the reader waits.
+    agent(&pool, store, "sklad-03").await;
+    tokio::time::sleep(max_age * query::STALE_SERVED + Span::from_millis(50)).await;
+    assert_eq!(hosts(&get(None).await), 6);
 }

@@ -76,25 +76,34 @@ pub(super) async fn certificates(
             // the statement; their hash, as sent, is compared instead.
             Extra {
                 name: "sources",
-                ty: "text",
+                ty: Some("text"),
                 value: "s.sources::jsonb",
                 compared: false,
             },
             Extra {
                 name: "sources_sha256",
-                ty: "bytea",
+                ty: Some("bytea"),
                 value: "s.sources_sha256",
                 compared: true,
             },
+            // Which office holds it: a reader of some offices finds the hosts of theirs
+            // holding a certificate without reading the sightings of every other office.
+            Extra {
+                name: "office_id",
+                ty: None,
+                value: "(select g.office_id from agents g where g.id = s.agent_id)",
+                compared: false,
+            },
             Extra {
                 name: "issuer_present",
-                ty: "bool",
+                ty: Some("bool"),
                 value: "s.issuer_present",
                 compared: true,
             },
         ],
+        Some(OFFICE_COUNTS),
     );
-    sqlx::query(AssertSqlSafe(sql))
+    let emptied: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(agents)
         .bind(present)
         .bind(times.agents)
@@ -103,10 +112,55 @@ pub(super) async fn certificates(
         .bind(sources)
         .bind(sources_sha256)
         .bind(issuer_present)
-        .execute(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
+    delete_emptied(conn, emptied).await
+}
+
+/// Delete the offices' certificate rows `emptied` (office, certificate) whose count is 0.
+pub(crate) async fn delete_emptied(
+    conn: &mut PgConnection,
+    emptied: Vec<(i64, i64)>,
+) -> Result<(), sqlx::Error> {
+    if emptied.is_empty() {
+        return Ok(());
+    }
+    // Checked again under the row's lock: a batch that added a host meanwhile keeps it.
+    let (offices, ids): (Vec<i64>, Vec<i64>) = emptied.into_iter().unzip();
+    sqlx::query(
+        "delete from office_certificates oc using unnest($1::bigint[], $2::bigint[]) \
+             as e(office_id, id) \
+         where oc.office_id = e.office_id and oc.id = e.id and oc.hosts <= 0",
+    )
+    .bind(offices)
+    .bind(ids)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
+
+/// The rest of the sightings statement: each office's count of hosts with a certificate moves
+/// by the sightings its hosts gained and lost, in one upsert sorted by key (concurrent batches
+/// lock shared rows in one order), and the rows it leaves at 0 are named for deletion. Revoked
+/// agents no longer count (their sightings were taken out when they were revoked).
+const OFFICE_COUNTS: &str = "\
+    , moved as ( \
+        select g.office_id, d.item_id as id, sum(d.n)::int as n \
+        from (select agent_id, item_id, -1 as n from missing \
+              union all select agent_id, item_id, 1 from gained) d \
+        join agents g on g.id = d.agent_id and g.revoked_at is null \
+        group by g.office_id, d.item_id having sum(d.n) <> 0 \
+    ), counted as ( \
+        insert into office_certificates as oc (office_id, id, hosts, not_after, \
+            private_key_not_after, subject, subject_cn, first_seen_at, qualified, is_ca) \
+        select m.office_id, m.id, m.n, c.not_after, c.private_key_not_after, c.subject, \
+            c.subject_cn, c.first_seen_at, c.qualified, c.is_ca \
+        from moved m join certificates c on c.id = m.id \
+        order by m.office_id, m.id \
+        on conflict (office_id, id) do update set hosts = oc.hosts + excluded.hosts \
+        returning oc.office_id, oc.id, oc.hosts \
+    ) \
+    select office_id, id from counted where hosts <= 0";
 
 /// The identities of `entries` by SHA-256. Known certificates are only looked up: their
 /// summary follows from their DER, so it cannot differ, and leaving shared rows (CA

@@ -21,6 +21,8 @@ pub(super) async fn readers(
         ("token_model", Kind::Plain("text")),
         ("token_family", Kind::Plain("text")),
         ("in_use_exclusively", Kind::Plain("bool")),
+        ("office_id", Kind::OfAgent("office_id")),
+        ("hostname", Kind::OfAgent("hostname")),
     ];
     sqlx::query(AssertSqlSafe(upsert_sql("host_readers", COLUMNS)))
         .bind(&rows.agents)
@@ -50,6 +52,8 @@ pub(super) async fn findings(
         ("subject", Kind::Plain("text")),
         ("message", Kind::Plain("text")),
         ("remediation", Kind::Plain("text")),
+        ("office_id", Kind::OfAgent("office_id")),
+        ("hostname", Kind::OfAgent("hostname")),
     ];
     sqlx::query(AssertSqlSafe(upsert_sql("host_findings", COLUMNS)))
         .bind(&rows.agents)

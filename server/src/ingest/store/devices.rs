@@ -201,6 +201,8 @@ pub(super) async fn containers(
         ("certificate_sha1", Kind::Plain("text")),
         ("private_key_not_before", Kind::Plain("timestamptz")),
         ("private_key_not_after", Kind::Plain("timestamptz")),
+        ("office_id", Kind::OfAgent("office_id")),
+        ("hostname", Kind::OfAgent("hostname")),
     ];
     let container_id: Vec<Option<i64>> = rows
         .agents
