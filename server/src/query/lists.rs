@@ -273,13 +273,20 @@ pub static TOKENS: ListSpec = ListSpec {
         filter(
             "present",
             Value::Bool,
-            // Not plugged in anywhere: a token that left was seen somewhere before, so the
-            // few sightings that ended lead to it, rather than every token checked in turn.
-            "case when {} \
-             then exists (select 1 from token_sightings s where s.token_id = t.id and s.present) \
-             else t.id in (select s.token_id from token_sightings s where not s.present) \
-                 and not exists (select 1 from token_sightings s \
-                     where s.token_id = t.id and s.present) end",
+            // Not plugged in anywhere: such a token was last seen on a host of the reader's,
+            // so the few sightings that ended there lead to it (looked up by id), rather than
+            // every token checked in turn.
+            concat!(
+                "case when {} \
+                 then exists (select 1 from token_sightings s \
+                     where s.token_id = t.id and s.present) \
+                 else t.id = any(array(select s.token_id from token_sightings s \
+                         join agents g on g.id = s.agent_id where not s.present and ",
+                seen_host!(),
+                ")) \
+                     and not exists (select 1 from token_sightings s \
+                         where s.token_id = t.id and s.present) end"
+            ),
             "plugged in somewhere now",
         ),
         filter(
