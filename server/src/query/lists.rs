@@ -273,12 +273,17 @@ pub static TOKENS: ListSpec = ListSpec {
         filter(
             "present",
             Value::Bool,
-            // Not plugged in anywhere: such a token was last seen on a host of the reader's,
-            // so the few sightings that ended there lead to it (looked up by id), rather than
-            // every token checked in turn.
+            // Not plugged in anywhere. For a reader of some offices such a token was last seen
+            // on a host of theirs, so the few sightings that ended there lead to it (looked up
+            // by id) rather than every token checked in turn; for a reader of every office,
+            // whose ended sightings would each need their agent checked, tokens are checked
+            // in serial order, most of them visible.
             concat!(
                 "case when {} \
                  then exists (select 1 from token_sightings s \
+                     where s.token_id = t.id and s.present) \
+                 when {seen} is null \
+                 then not exists (select 1 from token_sightings s \
                      where s.token_id = t.id and s.present) \
                  else t.id = any(array(select s.token_id from token_sightings s \
                          join agents g on g.id = s.agent_id where not s.present and ",

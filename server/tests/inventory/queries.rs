@@ -275,6 +275,21 @@ async fn filters_narrow_the_lists(pool: PgPool) {
     .unwrap();
     assert_eq!(tokens("true").await, [TOKEN_SERIAL]);
     assert_eq!(tokens("false").await, [WAREHOUSE_SERIAL]);
+    // A reader of the warehouse finds it too; one of the accounts office does not.
+    let gone = |seen: i64| {
+        let pool = pool.clone();
+        async move {
+            let params = [("present", "false")];
+            let rows = walk(&pool, &lists::TOKENS, &params, Some(&[seen]), now).await;
+            strings(&rows, "serial")
+        }
+    };
+    assert_eq!(gone(store).await, [WAREHOUSE_SERIAL]);
+    let accounts: i64 = sqlx::query_scalar("select id from offices where name = 'Бухгалтерия'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(gone(accounts).await.is_empty());
 }
 
 /// An answer's status, content type and raw body.
