@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
 use tokenwatch_server::ingest::{apply_report, apply_together};
-use tokenwatch_server::query::engine::{self, ListSpec};
+use tokenwatch_server::query::engine::ListSpec;
 use tokenwatch_server::query::lists;
 use tokenwatch_server::registry::revoke_agent;
 use uuid::Uuid;
@@ -154,29 +154,14 @@ async fn office_counts_follow_every_report_and_revocation(pool: PgPool) {
     assert_kept(&pool, "second revocation").await;
 }
 
-/// Every row of `spec` for `pairs`, `limit` at a time, following the cursors.
+/// Every row of `spec` for `pairs` at `base()`, `limit` at a time, following the cursors.
 async fn walk(
     pool: &PgPool,
     spec: &ListSpec,
     pairs: &[(&str, &str)],
     seen: Option<&[i64]>,
 ) -> Vec<Value> {
-    let mut params: std::collections::BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let mut rows = Vec::new();
-    loop {
-        let request = engine::request(spec, &params).unwrap();
-        let page = engine::run(pool, spec, &request, seen, base())
-            .await
-            .unwrap();
-        rows.extend(page.items);
-        match page.next {
-            Some(next) => params.insert("after".into(), next),
-            None => return rows,
-        };
-    }
+    crate::queries::walk(pool, spec, pairs, seen, base()).await
 }
 
 #[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]

@@ -55,7 +55,7 @@ fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// Every row of `spec` for `pairs`, following the cursors, `limit` at a time.
-async fn walk(
+pub(crate) async fn walk(
     pool: &PgPool,
     spec: &ListSpec,
     pairs: &[(&str, &str)],
