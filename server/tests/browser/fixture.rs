@@ -4,7 +4,6 @@
 //! pages against `Utc::now()`.
 
 use chrono::{DateTime, Duration, Utc};
-use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
@@ -108,13 +107,6 @@ pub(crate) async fn load(pool: &PgPool) -> Fixture {
     }
 }
 
-fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    })
-}
-
 fn hex_of(seed: &str) -> String {
     hex::encode(Sha256::digest(seed.as_bytes()))
 }
@@ -126,17 +118,8 @@ fn inventory(
     certificates: Vec<v1::Certificate>,
 ) -> v1::Inventory {
     v1::Inventory {
-        schema: "tokenwatch.inventory/v1".into(),
-        collected_at: ts(now),
-        host: Some(v1::Host {
-            hostname: hostname.into(),
-            os: "linux".into(),
-            os_version: Some("Astra Linux 1.7".into()),
-            arch: "x86_64".into(),
-            agent_version: "0.1.0".into(),
-        }),
         certificates,
-        ..Default::default()
+        ..crate::seed::linux_host(hostname, now)
     }
 }
 
@@ -167,7 +150,7 @@ fn certificate(i: usize, cn: &str, not_after: DateTime<Utc>) -> v1::Certificate 
     }
 }
 
-use crate::seed::{office, request};
+use crate::seed::{office, request, ts};
 
 /// An enrolled agent of `office`, its certificate valid for a year from `now`.
 async fn agent(pool: &PgPool, office: i64, hostname: &str, now: DateTime<Utc>) -> Uuid {

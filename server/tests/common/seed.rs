@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use prost::Message as _;
+use prost_types::Timestamp;
 use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
@@ -43,6 +44,30 @@ pub(crate) async fn agent(
     .await
     .expect("the agent");
     id
+}
+
+/// `at` as the wire's timestamp.
+pub(crate) fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    })
+}
+
+/// An inventory of a Linux workstation `hostname` collected at `at`, with nothing on it yet.
+pub(crate) fn linux_host(hostname: &str, at: DateTime<Utc>) -> v1::Inventory {
+    v1::Inventory {
+        schema: "tokenwatch.inventory/v1".into(),
+        collected_at: ts(at),
+        host: Some(v1::Host {
+            hostname: hostname.into(),
+            os: "linux".into(),
+            os_version: Some("Astra Linux 1.7".into()),
+            arch: "x86_64".into(),
+            agent_version: "0.1.0".into(),
+        }),
+        ..Default::default()
+    }
 }
 
 /// A report of `inventory` with a content hash that ignores the collection time, as the

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
@@ -37,13 +36,6 @@ fn base() -> DateTime<Utc> {
 /// When the shared certificate ends.
 fn end() -> DateTime<Utc> {
     base() + Duration::days(100)
-}
-
-fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    })
 }
 
 fn certificate_sha256() -> String {
@@ -81,15 +73,6 @@ fn inventory(hostname: &str) -> v1::Inventory {
         ..Default::default()
     };
     v1::Inventory {
-        schema: "tokenwatch.inventory/v1".into(),
-        collected_at: ts(base()),
-        host: Some(v1::Host {
-            hostname: hostname.into(),
-            os: "linux".into(),
-            os_version: Some("Astra Linux 1.7".into()),
-            arch: "x86_64".into(),
-            agent_version: "0.1.0".into(),
-        }),
         certificates: vec![certificate],
         findings: vec![v1::Finding {
             code: "token.pin_count_low".into(),
@@ -98,11 +81,11 @@ fn inventory(hostname: &str) -> v1::Inventory {
             message: "A wrong user PIN was entered; tries are running out.".into(),
             remediation: "Confirm the correct PIN with the user.".into(),
         }],
-        ..Default::default()
+        ..crate::seed::linux_host(hostname, base())
     }
 }
 
-use crate::seed::office;
+use crate::seed::{office, ts};
 
 /// An enrolled host of `office` that reported [`inventory`].
 async fn host(pool: &PgPool, office: i64, hostname: &str) -> Uuid {

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokenwatch_proto::v1;
@@ -28,13 +27,6 @@ const PIN_REMEDIATION: &str = "Уточните у сотрудника PIN-ко
 /// Now, to the second (reports carry whole seconds).
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap()
-}
-
-fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    })
 }
 
 /// `len` hex digits derived from `seed`.
@@ -316,7 +308,7 @@ fn warehouse_pc(at: DateTime<Utc>) -> v1::Inventory {
     }
 }
 
-use crate::seed::office;
+use crate::seed::{office, ts};
 
 /// An enrolled agent of `office`, its certificate valid for a year.
 async fn agent(pool: &PgPool, office: i64, hostname: &str) -> Uuid {

@@ -1,7 +1,6 @@
 //! Realistic reports and database helpers for the inventory tests.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use prost_types::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgPool};
 use tokenwatch_proto::v1;
@@ -10,13 +9,6 @@ use uuid::Uuid;
 /// The moment the sample inventories are collected at.
 pub(crate) fn base() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
-}
-
-pub(crate) fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    })
 }
 
 fn hex_of(seed: &str) -> String {
@@ -109,15 +101,6 @@ pub(crate) fn workstation(hostname: &str) -> v1::Inventory {
         .collect();
     let certificates = (0..50).map(certificate).collect();
     v1::Inventory {
-        schema: "tokenwatch.inventory/v1".into(),
-        collected_at: ts(base),
-        host: Some(v1::Host {
-            hostname: hostname.into(),
-            os: "linux".into(),
-            os_version: Some("Astra Linux 1.7".into()),
-            arch: "x86_64".into(),
-            agent_version: "0.1.0".into(),
-        }),
         readers,
         tokens: vec![rutoken()],
         containers,
@@ -173,6 +156,7 @@ pub(crate) fn workstation(hostname: &str) -> v1::Inventory {
                 duration_ms: 340,
             },
         ],
+        ..crate::seed::linux_host(hostname, base)
     }
 }
 
@@ -230,7 +214,7 @@ fn certificate(i: usize) -> v1::Certificate {
     }
 }
 
-pub(crate) use crate::seed::{office, request};
+pub(crate) use crate::seed::{office, request, ts};
 
 /// An agent of `office` whose certificate runs a year past [`base`].
 pub(crate) async fn agent(pool: &PgPool, office: i64, hostname: &str) -> Uuid {
