@@ -78,9 +78,12 @@ pub static CERTIFICATES: ListSpec = ListSpec {
     about: "Certificates present on at least one host, with how many hosts hold them (and the \
             first 20 of these), the key containers that hold them and their private keys' end.",
     from: "certificates c",
-    // Held by an office seen: the offices' counts leave out revoked agents.
-    visible: "exists (select 1 from office_certificates oc where oc.id = c.id \
-              and ({seen} is null or oc.office_id = any({seen})))",
+    // Held by an office seen: the offices' counts leave out revoked agents. A probe per row,
+    // written so that it cannot become a join: when a subject search's rows were estimated
+    // high, the planner hashed all of a region's certificates (100,000 rows for ten offices)
+    // to join them, 60 ms, where probing the search's thousand rows takes 5.
+    visible: "coalesce((select true from office_certificates oc where oc.id = c.id \
+              and ({seen} is null or oc.office_id = any({seen})) limit 1), false)",
     item: concat!(
         "jsonb_build_object('sha256', c.sha256, 'sha1', c.sha1, 'serial', c.serial, \
          'subject', c.subject, 'subject_cn', c.subject_cn, 'issuer', c.issuer, \
