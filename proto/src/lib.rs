@@ -23,6 +23,7 @@ pub mod ingest {
 }
 
 mod envelope;
+pub mod limits;
 
 pub use envelope::{InventoryHead, ReportEnvelope};
 

@@ -5,6 +5,7 @@
 //! here until the wire mapping says what to do with it.
 
 use chrono::{DateTime, Utc};
+use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS, storable};
 use tokenwatch_proto::v1;
 
 use crate::findings::{Finding, Severity};
@@ -38,7 +39,7 @@ pub fn inventory(inv: &Inventory) -> v1::Inventory {
         collectors,
     } = inv;
     v1::Inventory {
-        schema: schema.clone(),
+        schema: schema.text(),
         collected_at: Some(timestamp(*collected_at)),
         host: Some(self::host(host)),
         readers: readers.iter().map(reader).collect(),
@@ -51,10 +52,35 @@ pub fn inventory(inv: &Inventory) -> v1::Inventory {
     }
 }
 
-/// A protobuf timestamp for a UTC instant.
+/// Text as the server stores it ([`storable`]): a NUL or an overlong string read off a hostile
+/// file is mended here, once for every field, rather than make the server refuse the report.
+pub(super) trait Text {
+    fn text(&self) -> Self;
+}
+
+impl Text for String {
+    fn text(&self) -> Self {
+        storable(self).into_owned()
+    }
+}
+
+impl Text for Option<String> {
+    fn text(&self) -> Self {
+        self.as_deref().map(|text| storable(text).into_owned())
+    }
+}
+
+impl Text for Vec<String> {
+    fn text(&self) -> Self {
+        self.iter().map(Text::text).collect()
+    }
+}
+
+/// A protobuf timestamp for a UTC instant, within the span a protobuf timestamp has (years 1
+/// to 9999); an X.509 time cannot leave it except for year 0, which becomes year 1.
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
-        seconds: at.timestamp(),
+        seconds: at.timestamp().clamp(EARLIEST_SECONDS, LATEST_SECONDS),
         // Always below 2·10⁹ (leap second representation), so it fits.
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(999_999_999),
     }
@@ -73,11 +99,11 @@ fn host(host: &Host) -> v1::Host {
         agent_version,
     } = host;
     v1::Host {
-        hostname: hostname.clone(),
-        os: os.clone(),
-        os_version: os_version.clone(),
-        arch: arch.clone(),
-        agent_version: agent_version.clone(),
+        hostname: hostname.text(),
+        os: os.text(),
+        os_version: os_version.text(),
+        arch: arch.text(),
+        agent_version: agent_version.text(),
     }
 }
 
@@ -103,10 +129,10 @@ fn reader(reader: &Reader) -> v1::Reader {
         in_use_exclusively,
     } = reader;
     v1::Reader {
-        name: name.clone(),
+        name: name.text(),
         card_present: *card_present,
-        atr: atr.clone(),
-        token_model: token_model.clone(),
+        atr: atr.text(),
+        token_model: token_model.text(),
         token_family: family(*token_family),
         in_use_exclusively: *in_use_exclusively,
     }
@@ -130,20 +156,20 @@ fn token(token: &Token) -> v1::Token {
         certificates,
     } = token;
     v1::Token {
-        module: module.clone(),
+        module: module.text(),
         slot_id: *slot_id,
-        slot_description: slot_description.clone(),
-        label: label.clone(),
-        serial: serial.clone(),
-        manufacturer: manufacturer.clone(),
-        model: model.clone(),
+        slot_description: slot_description.text(),
+        label: label.text(),
+        serial: serial.text(),
+        manufacturer: manufacturer.text(),
+        model: model.text(),
         token_family: family(*token_family),
-        hardware_version: hardware_version.clone(),
-        firmware_version: firmware_version.clone(),
+        hardware_version: hardware_version.text(),
+        firmware_version: firmware_version.text(),
         total_memory: *total_memory,
         free_memory: *free_memory,
         pin: Some(pin_state(pin)),
-        certificates: certificates.clone(),
+        certificates: certificates.text(),
     }
 }
 
@@ -196,17 +222,17 @@ fn container(container: &Container) -> v1::Container {
         private_key_not_after,
     } = container;
     v1::Container {
-        name: name.clone(),
-        path: path.clone(),
+        name: name.text(),
+        path: path.text(),
         media: self::media(*media),
-        owner: owner.clone(),
+        owner: owner.text(),
         complete: *complete,
-        missing_files: missing_files.clone(),
+        missing_files: missing_files.text(),
         damaged_files: damaged_files.iter().map(damaged).collect(),
-        key_algorithm: key_algorithm.clone(),
-        key_algorithm_oid: key_algorithm_oid.clone(),
+        key_algorithm: key_algorithm.text(),
+        key_algorithm_oid: key_algorithm_oid.text(),
         exportable: *exportable,
-        certificate_sha1: certificate_sha1.clone(),
+        certificate_sha1: certificate_sha1.text(),
         private_key_not_before: opt_timestamp(*private_key_not_before),
         private_key_not_after: opt_timestamp(*private_key_not_after),
     }
@@ -215,8 +241,8 @@ fn container(container: &Container) -> v1::Container {
 fn damaged(file: &DamagedFile) -> v1::DamagedFile {
     let DamagedFile { file, reason } = file;
     v1::DamagedFile {
-        file: file.clone(),
-        reason: reason.clone(),
+        file: file.text(),
+        reason: reason.text(),
     }
 }
 
@@ -236,9 +262,9 @@ fn finding(finding: &Finding) -> v1::Finding {
     v1::Finding {
         code: code.as_str().to_owned(),
         severity: severity.into(),
-        subject: subject.clone(),
-        message: message.clone(),
-        remediation: remediation.clone(),
+        subject: subject.text(),
+        message: message.text(),
+        remediation: remediation.text(),
     }
 }
 
@@ -256,9 +282,9 @@ fn collector(status: &CollectorStatus) -> v1::CollectorStatus {
         CollectorOutcome::Skipped => v1::CollectorOutcome::Skipped,
     };
     v1::CollectorStatus {
-        name: name.clone(),
+        name: name.text(),
         status: status.into(),
-        errors: errors.clone(),
+        errors: errors.text(),
         duration_ms: *duration_ms,
     }
 }

@@ -6,12 +6,15 @@ use std::fmt::Arguments;
 use chrono::{DateTime, Duration, Utc};
 use prost::Message;
 use prost_types::Timestamp;
+// The longest string, and dates spanning what a protobuf timestamp and an X.509 certificate
+// can say (years 1 to 9999: "valid until 9999-12-31" is RFC 5280's way to say a certificate
+// does not expire). Agents keep their values within these.
+pub(crate) use tokenwatch_proto::limits::MAX_TEXT;
+use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS};
 use tokenwatch_proto::{InventoryHead, ReportEnvelope, v1};
 
 /// The only inventory schema this server stores.
 pub(crate) const SCHEMA: &str = "tokenwatch.inventory/v1";
-/// Longest accepted string, in bytes.
-pub(crate) const MAX_TEXT: usize = 4 * 1024;
 /// Largest accepted certificate DER, in bytes.
 pub(crate) const MAX_DER: usize = 64 * 1024;
 /// Most readers, tokens or containers in one report.
@@ -23,8 +26,6 @@ pub(crate) const MAX_FINDINGS: usize = 10_000;
 pub(crate) const MAX_LIST: usize = 1_000;
 /// `collected_at` may run this far ahead of the server's clock.
 const MAX_CLOCK_LEAD: Duration = Duration::days(1);
-/// 2200-01-01T00:00:00Z: later dates are not plausible.
-const LATEST_SECONDS: i64 = 7_258_118_400;
 
 /// Check `report` received at `now`; the error is the reason to give the agent.
 #[cfg(test)]
@@ -149,8 +150,10 @@ pub(crate) fn time(
     value: Option<&Timestamp>,
 ) -> Result<Option<DateTime<Utc>>, String> {
     let Some(ts) = value else { return Ok(None) };
-    if !(0..LATEST_SECONDS).contains(&ts.seconds) {
-        return Err(format!("{field} is not a date between 1970 and 2200"));
+    if !(EARLIEST_SECONDS..=LATEST_SECONDS).contains(&ts.seconds) {
+        return Err(format!(
+            "{field} is not a date between the years 1 and 9999"
+        ));
     }
     let nanos = u32::try_from(ts.nanos)
         .ok()

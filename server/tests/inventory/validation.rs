@@ -26,12 +26,13 @@ fn violations() -> Vec<(Edit, &'static str)> {
         ),
         (
             |i| {
+                // Past 9999-12-31, which no certificate can state.
                 i.certificates[5].not_after = Some(Timestamp {
-                    seconds: 8_000_000_000,
+                    seconds: 253_402_300_800,
                     nanos: 0,
                 })
             },
-            "certificates[5].not_after is not a date between 1970 and 2200",
+            "certificates[5].not_after is not a date between the years 1 and 9999",
         ),
         (
             |i| {
@@ -122,4 +123,46 @@ async fn refused_reports_write_nothing(pool: PgPool) {
         matches!(missing, Err(IngestError::Invalid(ref why)) if why == "the report has no inventory")
     );
     assert_eq!(snapshot(&pool).await, before);
+}
+
+/// RFC 5280's "no well-defined expiration date" (99991231235959Z) and a root made before 1970
+/// are dates a certificate can state: stored as they are, with the rest of the report.
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn certificates_without_expiry_are_stored(pool: PgPool) {
+    let office = office(&pool, "Головной офис").await;
+    let agent = agent(&pool, office, "buh-01").await;
+    let mut inventory = workstation("buh-01");
+    let certificate = &mut inventory.certificates[0];
+    certificate.not_after = Some(Timestamp {
+        seconds: 253_402_300_799,
+        nanos: 0,
+    });
+    certificate.not_before = Some(Timestamp {
+        seconds: -86_400,
+        nanos: 0,
+    });
+    let sha1 = certificate.sha1.clone();
+    apply_report(&pool, agent, &request(1, &inventory), base())
+        .await
+        .unwrap();
+    let (not_before, not_after): (String, String) = sqlx::query_as(
+        "select to_char(not_before at time zone 'UTC', 'YYYY-MM-DD'), \
+             to_char(not_after at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') \
+         from certificates where sha1 = $1",
+    )
+    .bind(&sha1)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (not_before.as_str(), not_after.as_str()),
+        ("1969-12-31", "9999-12-31 23:59:59")
+    );
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from certificate_sightings where agent_id = $1")
+            .bind(agent)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, i64::try_from(inventory.certificates.len()).unwrap());
 }

@@ -2,7 +2,7 @@
 
 use tokenwatch_proto::v1;
 
-use super::{opt_timestamp, timestamp};
+use super::{Text, opt_timestamp, timestamp};
 use crate::inventory::{Certificate, CertificateSource, SourceKind};
 
 pub(super) fn certificate(cert: &Certificate) -> v1::Certificate {
@@ -40,37 +40,37 @@ pub(super) fn certificate(cert: &Certificate) -> v1::Certificate {
         subject_key_id,
     } = cert;
     v1::Certificate {
-        sha1: sha1.clone(),
-        sha256: sha256.clone(),
-        serial: serial.clone(),
-        subject: subject.clone(),
-        issuer: issuer.clone(),
-        subject_cn: subject_cn.clone(),
-        issuer_cn: issuer_cn.clone(),
-        organization: organization.clone(),
-        email: email.clone(),
-        inn: inn.clone(),
-        inn_le: inn_le.clone(),
-        ogrn: ogrn.clone(),
-        ogrnip: ogrnip.clone(),
-        snils: snils.clone(),
+        sha1: sha1.text(),
+        sha256: sha256.text(),
+        serial: serial.text(),
+        subject: subject.text(),
+        issuer: issuer.text(),
+        subject_cn: subject_cn.text(),
+        issuer_cn: issuer_cn.text(),
+        organization: organization.text(),
+        email: email.text(),
+        inn: inn.text(),
+        inn_le: inn_le.text(),
+        ogrn: ogrn.text(),
+        ogrnip: ogrnip.text(),
+        snils: snils.text(),
         not_before: Some(timestamp(*not_before)),
         not_after: Some(timestamp(*not_after)),
         private_key_not_before: opt_timestamp(*private_key_not_before),
         private_key_not_after: opt_timestamp(*private_key_not_after),
-        key_usage: key_usage.clone(),
-        extended_key_usage: extended_key_usage.clone(),
-        signature_algorithm: signature_algorithm.clone(),
-        public_key_algorithm: public_key_algorithm.clone(),
+        key_usage: key_usage.text(),
+        extended_key_usage: extended_key_usage.text(),
+        signature_algorithm: signature_algorithm.text(),
+        public_key_algorithm: public_key_algorithm.text(),
         qualified: *qualified,
-        subject_sign_tool: subject_sign_tool.clone(),
+        subject_sign_tool: subject_sign_tool.text(),
         is_ca: *is_ca,
         self_signed: *self_signed,
         issuer_present: *issuer_present,
         sources: sources.iter().map(source).collect(),
         der: der.clone(),
-        authority_key_id: authority_key_id.clone(),
-        subject_key_id: subject_key_id.clone(),
+        authority_key_id: authority_key_id.text(),
+        subject_key_id: subject_key_id.text(),
     }
 }
 
@@ -84,6 +84,6 @@ pub(super) fn source(source: &CertificateSource) -> v1::CertificateSource {
     };
     v1::CertificateSource {
         kind: kind.into(),
-        location: location.clone(),
+        location: location.text(),
     }
 }

@@ -2,7 +2,7 @@
 
 use tokenwatch_proto::v1;
 
-use super::{family, opt_timestamp};
+use super::{Text, family, opt_timestamp};
 use crate::inventory::{
     Components, CryptoPro, License, Middleware, Pkcs11Module, ServiceState, UsbToken,
 };
@@ -19,7 +19,7 @@ pub(super) fn components(components: &Components) -> v1::Components {
     v1::Components {
         cryptopro: cryptopro.as_ref().map(self::cryptopro),
         smart_card_service: service(*smart_card_service),
-        ccid_driver: ccid_driver.clone(),
+        ccid_driver: ccid_driver.text(),
         middleware: middleware.iter().map(self::middleware).collect(),
         pkcs11_modules: pkcs11_modules.iter().map(module).collect(),
         usb_tokens: usb_tokens.iter().map(usb).collect(),
@@ -35,8 +35,8 @@ fn cryptopro(csp: &CryptoPro) -> v1::CryptoPro {
     } = csp;
     v1::CryptoPro {
         installed: *installed,
-        version: version.clone(),
-        build: build.clone(),
+        version: version.text(),
+        build: build.text(),
         license: license.as_ref().map(self::license),
     }
 }
@@ -52,13 +52,13 @@ fn license(license: &License) -> v1::License {
         error,
     } = license;
     v1::License {
-        serial_prefix: serial_prefix.clone(),
-        for_version: for_version.clone(),
-        kind: kind.clone(),
+        serial_prefix: serial_prefix.text(),
+        for_version: for_version.text(),
+        kind: kind.text(),
         expires: opt_timestamp(*expires),
         permanent: *permanent,
         demo: *demo,
-        error: error.clone(),
+        error: error.text(),
     }
 }
 
@@ -77,15 +77,15 @@ fn middleware(m: &Middleware) -> v1::Middleware {
     let Middleware { family, name, path } = m;
     v1::Middleware {
         family: self::family(Some(*family)),
-        name: name.clone(),
-        path: path.clone(),
+        name: name.text(),
+        path: path.text(),
     }
 }
 
 fn module(m: &Pkcs11Module) -> v1::Pkcs11Module {
     let Pkcs11Module { path, family } = m;
     v1::Pkcs11Module {
-        path: path.clone(),
+        path: path.text(),
         family: self::family(*family),
     }
 }
@@ -102,13 +102,13 @@ fn usb(usb: &UsbToken) -> v1::UsbToken {
         visible_to_pcsc,
     } = usb;
     v1::UsbToken {
-        bus_path: bus_path.clone(),
-        usb_id: usb_id.clone(),
-        model: model.clone(),
+        bus_path: bus_path.text(),
+        usb_id: usb_id.text(),
+        model: model.text(),
         family: self::family(*family),
-        manufacturer: manufacturer.clone(),
-        product: product.clone(),
-        serial: serial.clone(),
+        manufacturer: manufacturer.text(),
+        product: product.text(),
+        serial: serial.text(),
         visible_to_pcsc: *visible_to_pcsc,
     }
 }

@@ -397,3 +397,32 @@ fn every_enum_value_maps_to_its_namesake() {
         assert_eq!(wire.as_str_name(), name);
     }
 }
+
+#[test]
+fn text_and_dates_the_server_would_refuse_are_mended_on_the_way_out() {
+    use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS, MAX_TEXT};
+    let mut inv = full();
+    let cert = &mut inv.certificates[0];
+    cert.subject = format!("CN=a\0b,O={}", "я".repeat(MAX_TEXT));
+    cert.subject_cn = so("a\0b");
+    cert.key_usage = vec![s("x\0")];
+    cert.not_after = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+    cert.not_before = Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap();
+    inv.containers[0].name = Some("\0".repeat(MAX_TEXT));
+    let wire = inventory(&inv);
+    let cert = &wire.certificates[0];
+    assert!(
+        cert.subject.starts_with("CN=a\u{fffd}b,O=яя"),
+        "{}",
+        &cert.subject[..20]
+    );
+    assert!(cert.subject.len() <= MAX_TEXT && cert.subject.ends_with('…'));
+    assert_eq!(cert.subject_cn.as_deref(), Some("a\u{fffd}b"));
+    assert_eq!(cert.key_usage, ["x\u{fffd}"]);
+    assert_eq!(cert.not_after.unwrap().seconds, LATEST_SECONDS);
+    assert_eq!(cert.not_before.unwrap().seconds, EARLIEST_SECONDS);
+    let name = wire.containers[0].name.as_deref().expect("a name");
+    assert!(name.len() <= MAX_TEXT && !name.contains('\0'));
+    // What needed no mending is as it was.
+    assert_eq!(wire.host.unwrap().hostname, "ws-01");
+}

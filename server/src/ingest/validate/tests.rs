@@ -110,24 +110,36 @@ fn dates_must_be_plausible() {
     assert!(future.contains("more than a day ahead"), "{future}");
     let late = refused(|i| {
         i.certificates[0].not_after = Some(Timestamp {
-            seconds: LATEST_SECONDS,
+            seconds: LATEST_SECONDS + 1,
             nanos: 0,
         })
     });
     assert_eq!(
         late,
-        "certificates[0].not_after is not a date between 1970 and 2200"
+        "certificates[0].not_after is not a date between the years 1 and 9999"
     );
     let early = refused(|i| {
         i.certificates[0].not_before = Some(Timestamp {
-            seconds: -1,
+            seconds: EARLIEST_SECONDS - 1,
             nanos: 0,
         })
     });
     assert_eq!(
         early,
-        "certificates[0].not_before is not a date between 1970 and 2200"
+        "certificates[0].not_before is not a date between the years 1 and 9999"
     );
+    // RFC 5280's "no well-defined expiration date", and a root made before 1970.
+    let mut r = report();
+    let inventory = r.inventory.as_mut().unwrap();
+    inventory.certificates[0].not_after = Some(Timestamp {
+        seconds: LATEST_SECONDS,
+        nanos: 0,
+    });
+    inventory.certificates[0].not_before = Some(Timestamp {
+        seconds: -86_400,
+        nanos: 0,
+    });
+    validate(&r, now()).expect("dates any certificate can state are stored");
     let nanos = refused(|i| {
         i.collected_at = Some(Timestamp {
             seconds: 0,
