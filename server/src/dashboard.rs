@@ -102,6 +102,16 @@ impl FromRequestParts<HttpState> for Viewer {
     }
 }
 
+/// The page of one host as a viewer of every office sees it (see `crate::fuzzing`).
+pub(crate) fn host_page_for_fuzzing(host: &serde_json::Value, russian: bool) -> String {
+    let lang = if russian {
+        i18n::Lang::Ru
+    } else {
+        i18n::Lang::En
+    };
+    hosts::page_without_request(host, lang)
+}
+
 // === impl Viewer ===
 
 impl Viewer {

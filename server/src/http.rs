@@ -33,6 +33,20 @@ use crate::notify::Channels;
 
 pub use bearer::{BearerToken, TokenError};
 
+/// `rows` as the CSV export writes them (header first), `,` or `;` between fields.
+pub(crate) fn csv_lines(
+    columns: &[crate::query::engine::Column],
+    rows: &[serde_json::Value],
+    semicolon: bool,
+) -> Vec<u8> {
+    let separator = if semicolon {
+        csv::Separator::Semicolon
+    } else {
+        csv::Separator::Comma
+    };
+    csv::lines(columns, rows, separator, true)
+}
+
 /// What the HTTP handlers share.
 #[derive(Clone, Debug)]
 pub struct HttpState {

@@ -24,7 +24,9 @@ mod store;
 mod validate;
 
 pub use queue::{Ingest, IngestOptions, apply_together};
+pub(crate) use sections::hashes as section_hashes;
 pub(crate) use store::delete_emptied_office_certificates;
+pub(crate) use validate::inventory as check_inventory;
 
 /// What applying a report did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

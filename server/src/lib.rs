@@ -13,6 +13,8 @@ pub mod config;
 mod dashboard;
 pub mod db;
 pub mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 mod grpc;
 pub mod http;
 pub mod ingest;

@@ -488,6 +488,25 @@ async fn host(State(state): State<HttpState>, viewer: Viewer, Path(id): Path<Str
     }
 }
 
+/// The host page of `host` for a viewer of every office, without a request: for the fuzz
+/// targets, which feed it hostile strings.
+pub(super) fn page_without_request(host: &Value, lang: Lang) -> String {
+    let viewer = Viewer {
+        principal: crate::access::Principal {
+            user_id: None,
+            name: "fuzz".to_owned(),
+            role: crate::access::Role::Viewer,
+            offices: crate::access::Offices::All,
+            actor: "fuzz".to_owned(),
+            csrf_token: Some("csrf".to_owned()),
+        },
+        lang,
+        source: None,
+        path: "/hosts".to_owned(),
+    };
+    host_page(&viewer, lang.pick(&HOST_RU, &HOST_EN), host).into_string()
+}
+
 /// The host page: its facts, then a section per part of the report, findings first.
 fn host_page(viewer: &Viewer, words: &HostWords, host: &Value) -> Markup {
     let lang = viewer.lang;

@@ -14,7 +14,7 @@ pub(super) const BOM: &str = "\u{feff}";
 
 /// Field separators a request may ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Separator {
+pub(crate) enum Separator {
     Comma,
     Semicolon,
 }
@@ -38,7 +38,7 @@ impl Separator {
 }
 
 /// `rows` as CSV lines (the header line first when `header`).
-pub(super) fn lines(
+pub(crate) fn lines(
     columns: &[Column],
     rows: &[Value],
     separator: Separator,
