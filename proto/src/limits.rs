@@ -7,6 +7,13 @@ use std::borrow::Cow;
 /// Longest text field, in bytes of UTF-8.
 pub const MAX_TEXT: usize = 4 * 1024;
 
+/// Most entries in a list inside a report's entries (a certificate's sources and extended key
+/// usages, a collector's errors, …).
+pub const MAX_LIST: usize = 1_000;
+
+/// Largest certificate DER a report carries.
+pub const MAX_DER: usize = 64 * 1024;
+
 /// The span of a `google.protobuf.Timestamp`, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z,
 /// in seconds since the Unix epoch. It holds every date an X.509 certificate can state,
 /// including RFC 5280's "no expiry" (99991231235959Z).

@@ -5,7 +5,7 @@
 //! here until the wire mapping says what to do with it.
 
 use chrono::{DateTime, Utc};
-use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS, storable};
+use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS, MAX_LIST, storable};
 use tokenwatch_proto::v1;
 
 use crate::findings::{Finding, Severity};
@@ -54,6 +54,8 @@ pub fn inventory(inv: &Inventory) -> v1::Inventory {
 
 /// Text as the server stores it ([`storable`]): a NUL or an overlong string read off a hostile
 /// file is mended here, once for every field, rather than make the server refuse the report.
+/// A list keeps its first [`MAX_LIST`] entries (a collector's errors on a terminal server with
+/// thousands of profiles, a certificate's extended key usages).
 pub(super) trait Text {
     fn text(&self) -> Self;
 }
@@ -72,7 +74,7 @@ impl Text for Option<String> {
 
 impl Text for Vec<String> {
     fn text(&self) -> Self {
-        self.iter().map(Text::text).collect()
+        self.iter().take(MAX_LIST).map(Text::text).collect()
     }
 }
 

@@ -9,21 +9,17 @@ use prost_types::Timestamp;
 // The longest string, and dates spanning what a protobuf timestamp and an X.509 certificate
 // can say (years 1 to 9999: "valid until 9999-12-31" is RFC 5280's way to say a certificate
 // does not expire). Agents keep their values within these.
-pub(crate) use tokenwatch_proto::limits::MAX_TEXT;
 use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS};
+pub(crate) use tokenwatch_proto::limits::{MAX_DER, MAX_LIST, MAX_TEXT};
 use tokenwatch_proto::{InventoryHead, ReportEnvelope, v1};
 
 /// The only inventory schema this server stores.
 pub(crate) const SCHEMA: &str = "tokenwatch.inventory/v1";
-/// Largest accepted certificate DER, in bytes.
-pub(crate) const MAX_DER: usize = 64 * 1024;
 /// Most readers, tokens or containers in one report.
 pub(crate) const MAX_DEVICES: usize = 1_000;
 /// Most certificates or findings in one report.
 pub(crate) const MAX_CERTIFICATES: usize = 10_000;
 pub(crate) const MAX_FINDINGS: usize = 10_000;
-/// Most entries in any other list (files, usages, sources, errors, components).
-pub(crate) const MAX_LIST: usize = 1_000;
 /// `collected_at` may run this far ahead of the server's clock.
 const MAX_CLOCK_LEAD: Duration = Duration::days(1);
 

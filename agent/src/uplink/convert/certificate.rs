@@ -1,5 +1,6 @@
 //! Certificates and where they were seen, on the wire.
 
+use tokenwatch_proto::limits::{MAX_DER, MAX_LIST};
 use tokenwatch_proto::v1;
 
 use super::{Text, opt_timestamp, timestamp};
@@ -67,8 +68,15 @@ pub(super) fn certificate(cert: &Certificate) -> v1::Certificate {
         is_ca: *is_ca,
         self_signed: *self_signed,
         issuer_present: *issuer_present,
-        sources: sources.iter().map(source).collect(),
-        der: der.clone(),
+        // The same CA certificate in a thousand files is reported with its first thousand.
+        sources: sources.iter().take(MAX_LIST).map(source).collect(),
+        // A certificate larger than a report carries goes without its DER (its summary and
+        // thumbprints stand): the server would refuse the whole report for it.
+        der: if der.len() <= MAX_DER {
+            der.clone()
+        } else {
+            Vec::new()
+        },
         authority_key_id: authority_key_id.text(),
         subject_key_id: subject_key_id.text(),
     }

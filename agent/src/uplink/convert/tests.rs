@@ -400,14 +400,18 @@ fn every_enum_value_maps_to_its_namesake() {
 
 #[test]
 fn text_and_dates_the_server_would_refuse_are_mended_on_the_way_out() {
-    use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS, MAX_TEXT};
+    use tokenwatch_proto::limits::{EARLIEST_SECONDS, LATEST_SECONDS, MAX_DER, MAX_LIST, MAX_TEXT};
     let mut inv = full();
     let cert = &mut inv.certificates[0];
+    cert.der = vec![0x30; MAX_DER + 1];
+    let source = cert.sources[0].clone();
+    cert.sources = vec![source; MAX_LIST + 1];
     cert.subject = format!("CN=a\0b,O={}", "я".repeat(MAX_TEXT));
     cert.subject_cn = so("a\0b");
     cert.key_usage = vec![s("x\0")];
     cert.not_after = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
     cert.not_before = Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap();
+    cert.extended_key_usage = vec![s("1.3.6.1.5.5.7.3.2"); MAX_LIST + 5];
     inv.containers[0].name = Some("\0".repeat(MAX_TEXT));
     let wire = inventory(&inv);
     let cert = &wire.certificates[0];
@@ -421,6 +425,9 @@ fn text_and_dates_the_server_would_refuse_are_mended_on_the_way_out() {
     assert_eq!(cert.key_usage, ["x\u{fffd}"]);
     assert_eq!(cert.not_after.unwrap().seconds, LATEST_SECONDS);
     assert_eq!(cert.not_before.unwrap().seconds, EARLIEST_SECONDS);
+    assert_eq!(cert.extended_key_usage.len(), MAX_LIST);
+    assert_eq!(cert.sources.len(), MAX_LIST);
+    assert!(cert.der.is_empty(), "a DER over {MAX_DER} bytes stays home");
     let name = wire.containers[0].name.as_deref().expect("a name");
     assert!(name.len() <= MAX_TEXT && !name.contains('\0'));
     // What needed no mending is as it was.
