@@ -55,6 +55,8 @@ pub enum CertmgrError {
     Missing { number: usize, field: &'static str },
     #[error("certmgr entry {number}: unreadable date {text:?}")]
     BadDate { number: usize, text: String },
+    #[error("certmgr entry {number}: the SHA1 thumbprint {text:?} is not 40 hexadecimal digits")]
+    BadThumbprint { number: usize, text: String },
 }
 
 /// What a store entry's `sha256` starts with: the SHA-1 follows, the SHA-256 is unknown.

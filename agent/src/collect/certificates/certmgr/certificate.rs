@@ -26,6 +26,14 @@ impl CertmgrEntry {
             .sha1
             .clone()
             .ok_or_else(|| missing("SHA1 thumbprint"))?;
+        // The thumbprint is the certificate's identity on the server: anything but 40 hex
+        // digits (a listing garbled on its way out of certmgr) cannot stand for it.
+        if sha1.len() != 40 || !sha1.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(CertmgrError::BadThumbprint {
+                number: self.number,
+                text: sha1,
+            });
+        }
         let subject = self.subject.clone().ok_or_else(|| missing("subject"))?;
         let issuer = self.issuer.clone().unwrap_or_default();
         let location = match &self.container {

@@ -204,6 +204,21 @@ fn entries_missing_identity_or_dates_are_refused() {
         entries[0].to_certificate("uMy").unwrap_err().to_string(),
         "certmgr entry 1: no SHA1 thumbprint"
     );
+    for garbled in [
+        "ABCDEF0123456789ABCDEF0123456789ABCDEF",
+        "ABCDEF01234567Ж9ABCDEF0123456789ABCDEF01",
+    ] {
+        let listing = RU.replace("ABCDEF0123456789ABCDEF0123456789ABCDEF01", garbled);
+        let entries = parse_certmgr_list(&listing).unwrap();
+        assert_eq!(
+            entries[0].to_certificate("uMy"),
+            Err(CertmgrError::BadThumbprint {
+                number: 1,
+                text: garbled.to_ascii_lowercase(),
+            }),
+            "{garbled}"
+        );
+    }
 }
 
 #[test]
