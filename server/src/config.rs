@@ -50,6 +50,13 @@ pub struct GrpcConfig {
     pub listen: SocketAddr,
     /// Largest request accepted, in bytes; larger reports get `RESOURCE_EXHAUSTED`.
     pub max_message_size: usize,
+    /// A client must finish the TLS handshake within this span of connecting, or is dropped:
+    /// otherwise one that connects and sends nothing holds its connection forever.
+    pub handshake_timeout: Span,
+    /// Connections served at once; more wait in the listen backlog until one closes. An agent
+    /// keeps its connection after a report, until the server closes it about five minutes
+    /// after it opened.
+    pub max_connections: usize,
 }
 
 /// `[http]`: health endpoints, Prometheus metrics and the alert API.
@@ -79,6 +86,11 @@ pub struct HttpConfig {
     /// once per this span for each set of offices read (an older count, up to ten times as
     /// old, is served while a new one is made); `0s` counts on every request.
     pub summary_max_age: Span,
+    /// A client must send a request's head within this span of connecting, or of the previous
+    /// response on a kept-alive connection, or is disconnected.
+    pub header_read_timeout: Span,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
 }
 
 /// `[tls]`: the server's certificate. Without `cert`/`key`, one is issued by the agent CA for
@@ -158,6 +170,10 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The most `*.max_connections` may be: far beyond any process's open-file limit, and what a
+/// semaphore can count.
+const MAX_CONNECTIONS: usize = 1 << 20;
+
 /// A PostgreSQL URL whose `Debug` and `Display` hide the password.
 #[derive(Clone, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -230,6 +246,24 @@ impl Config {
         if self.database.max_connections == 0 {
             return invalid("database.max_connections must be at least 1");
         }
+        for (name, span) in [
+            ("grpc.handshake_timeout", self.grpc.handshake_timeout),
+            ("http.header_read_timeout", self.http.header_read_timeout),
+        ] {
+            if span.get().is_zero() {
+                return Err(ConfigError::Invalid(format!("{name} must be positive")));
+            }
+        }
+        for (name, max) in [
+            ("grpc.max_connections", self.grpc.max_connections),
+            ("http.max_connections", self.http.max_connections),
+        ] {
+            if !(1..=MAX_CONNECTIONS).contains(&max) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be between 1 and {MAX_CONNECTIONS}"
+                )));
+            }
+        }
         self.notify.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
@@ -267,6 +301,13 @@ impl Default for GrpcConfig {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
             max_message_size: 16 * 1024 * 1024,
+            // Ample for an agent's handshake over a slow office link; a stalled client's
+            // connection is gone within seconds.
+            handshake_timeout: Span::from_secs(10),
+            // With reports every 15 minutes and connections closed about 5 minutes after they
+            // open, some 12,000 agents; more need a higher value, and a higher open-file limit
+            // for the process to match.
+            max_connections: 4096,
         }
     }
 }
@@ -283,6 +324,11 @@ impl Default for HttpConfig {
             metrics_max_age: Span::from_secs(15),
             // Its counts are of days (what expires within 7 days) and hours (silent hosts).
             summary_max_age: Span::from_secs(30),
+            // Browsers and scrapers send a request head at once; idle kept-alive connections
+            // are closed after this too, which costs a browser a new connection now and then.
+            header_read_timeout: Span::from_secs(10),
+            // A few browsers (up to six connections each), scrapers and probes.
+            max_connections: 512,
         }
     }
 }

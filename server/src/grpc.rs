@@ -25,14 +25,38 @@ use tokenwatch_proto::v1::{
 };
 use tonic::codegen::http;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use crate::alerts::ChangedHosts;
 use crate::config::Config;
 use crate::ingest::{Ingest, IngestError, IngestOptions};
+use crate::listener::CappedListener;
 use crate::metrics::{EnrollOutcome, Metrics};
 use crate::pki::{Pki, PkiError};
+
+/// A request's whole life on the server, including receiving it: bounds a client that sends a
+/// request slowly or never finishes it. Twice what an agent waits for an answer (60 s), so it
+/// never cuts short a request an agent still waits for.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A connection silent for this long is pinged, and closed if the ping is not answered within
+/// [`KEEPALIVE_TIMEOUT`]: an agent that lost power or network behind a NAT never closes its
+/// connection, and the server, which only ever answers, would otherwise keep it forever.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Requests at once on one connection. An agent sends one at a time; without a limit one
+/// connection could hold a task and a request buffer for as many streams as it opens.
+const MAX_STREAMS: u32 = 16;
+
+/// A connection is asked to close (HTTP/2 GOAWAY) this long after it opened, and closed
+/// [`REQUEST_TIMEOUT`] later if it still has not. Agents report every few minutes and reconnect
+/// on their next report, so this costs them nothing; it keeps the connections open at once to
+/// about the agents that reported lately, which is what `grpc.max_connections` is sized by. It
+/// is also what closes a connection that finished the TLS handshake and then sent nothing:
+/// hyper's HTTP/2 server has no timer for the connection preface, and its graceful close waits
+/// for one.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(5 * 60);
 
 /// Why a request was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +95,8 @@ pub(crate) struct AgentApi {
     changed: ChangedHosts,
 }
 
-/// Serve the agent service on `listener` until `shutdown` completes.
+/// Serve the agent service on `listener` until `shutdown` completes: at most
+/// `grpc.max_connections` connections at once, each with the limits above.
 pub(crate) async fn serve(
     config: &Config,
     pool: PgPool,
@@ -81,7 +106,14 @@ pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let tls = pki.agent_service_tls();
+    let tls = pki
+        .agent_service_tls()
+        .timeout(config.grpc.handshake_timeout.get());
+    let listener = CappedListener::new(
+        listener,
+        config.grpc.max_connections,
+        "grpc.max_connections",
+    );
     let api = AgentApi {
         ingest: Ingest::start(pool.clone(), IngestOptions::default()),
         pool,
@@ -101,10 +133,16 @@ pub(crate) async fn serve(
         AgentServiceServer::new(api).max_decoding_message_size(config.grpc.max_message_size);
     Server::builder()
         .tls_config(tls)?
+        .timeout(REQUEST_TIMEOUT)
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_connection_age(MAX_CONNECTION_AGE)
+        .max_connection_age_grace(REQUEST_TIMEOUT)
         .layer(tower::util::MapResponseLayer::new(too_large_is_exhausted))
         .add_service(health_service)
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .serve_with_incoming_shutdown(listener.into_stream(), shutdown)
         .await
 }
 

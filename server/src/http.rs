@@ -13,6 +13,7 @@ mod bearer;
 mod csv;
 mod error;
 mod inventory;
+mod listen;
 mod openapi;
 
 use std::future::Future;
@@ -27,7 +28,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::PgPool;
 
+use crate::config::HttpConfig;
 use crate::db::MIGRATOR;
+use crate::listener::CappedListener;
 use crate::metrics::{self, Metrics};
 use crate::notify::Channels;
 
@@ -80,18 +83,24 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-/// Serve [`router`] on `listener` until `shutdown` completes.
+/// Serve [`router`] on `listener` until `shutdown` completes, with the limits of `config`
+/// (see [`listen`]).
 pub(crate) async fn serve(
     state: HttpState,
     listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    config: &HttpConfig,
+    shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     warn_if_open(listener.local_addr()?, state.metrics_token.as_ref());
-    // The clients' addresses, for the audit log.
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let listener = CappedListener::new(listener, config.max_connections, "http.max_connections");
+    listen::serve(
+        router(state),
+        listener,
+        config.header_read_timeout.get(),
+        shutdown,
+    )
+    .await;
+    Ok(())
 }
 
 /// A listener other hosts can reach, serving names without a token, is worth a warning; it is

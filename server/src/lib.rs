@@ -20,6 +20,7 @@ pub mod http;
 pub mod ingest;
 pub mod inventory;
 mod lease;
+mod listener;
 pub mod metrics;
 pub mod notify;
 pub mod pki;
@@ -33,6 +34,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 pub use config::Config;
+pub use listener::raise_open_file_limit;
 
 /// The bound sockets the server accepts on.
 #[derive(Debug)]
@@ -51,6 +53,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     config.validate()?;
+    if let Ok((limit, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        listener::warn_if_too_few_files(&config, limit);
+    }
     // Before anything else starts: an unusable token file is a configuration error.
     let metrics_token = config
         .http
@@ -135,7 +140,7 @@ pub async fn run(
     );
     let delivery =
         tokio::spawn(deliverer.run(config.notify.delivery_interval.get(), stopped.clone()));
-    let http = http::serve(state, listeners.http, wait(stopped));
+    let http = http::serve(state, listeners.http, &config.http, wait(stopped));
     // The first to fail stops the other.
     let served = tokio::try_join!(async { grpc.await.context("gRPC server") }, async {
         http.await.context("HTTP server")

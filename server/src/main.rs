@@ -19,6 +19,9 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    if let Err(error) = tokenwatch_server::raise_open_file_limit() {
+        tracing::warn!(message = "Could not raise the open-file limit.", %error);
+    }
     // One TLS crypto provider for the whole process, chosen here rather than by feature luck.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = tokio::runtime::Builder::new_multi_thread()

@@ -16,9 +16,6 @@ use rcgen::{Issuer, KeyPair};
 
 use crate::config::Config;
 
-/// How long a TLS handshake with the agent service may take before the connection is dropped.
-const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 pub use issue::IssuedCertificate;
 pub use store::ca_cert_path;
 
@@ -101,7 +98,8 @@ impl Pki {
 
     /// TLS for the agent service: the server's identity, and client authentication against
     /// the agent CA offered but not required, because an agent enrols before it has a
-    /// certificate; `Report` and `Renew` then require one.
+    /// certificate; `Report` and `Renew` then require one. How long a handshake may take is the
+    /// listener's to set (`grpc.handshake_timeout`).
     pub fn agent_service_tls(&self) -> tonic::transport::ServerTlsConfig {
         use tonic::transport::{Certificate, Identity, ServerTlsConfig};
         ServerTlsConfig::new()
@@ -111,7 +109,6 @@ impl Pki {
             ))
             .client_ca_root(Certificate::from_pem(&self.ca_cert_pem))
             .client_auth_optional(true)
-            .timeout(HANDSHAKE_TIMEOUT)
     }
 
     /// Sign the key in `csr_der` (PKCS#10, DER) for `agent`, valid from now for `validity`.

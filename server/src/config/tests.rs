@@ -62,3 +62,23 @@ fn half_a_key_pair_is_refused() {
     config.tls.key = Some("server.key".into());
     assert!(config.validate().is_ok());
 }
+
+#[test]
+fn connection_limits_must_allow_something() {
+    for adjust in [
+        (|c: &mut Config| c.grpc.handshake_timeout = Span::from_secs(0)) as fn(&mut Config),
+        |c| c.http.header_read_timeout = Span::from_secs(0),
+        |c| c.grpc.max_connections = 0,
+        |c| c.http.max_connections = 0,
+        |c| c.http.max_connections = usize::MAX,
+    ] {
+        let mut config = Config::default();
+        adjust(&mut config);
+        assert!(config.validate().is_err(), "{config:?}");
+    }
+    let config = Config::from_toml("[http]\nheader_read_timeout = \"2s\"\nmax_connections = 8\n")
+        .expect("parses");
+    assert_eq!(config.http.header_read_timeout, Span::from_secs(2));
+    assert_eq!(config.http.max_connections, 8);
+    assert!(config.validate().is_ok());
+}

@@ -2,6 +2,8 @@
 //! TLS, the real server started through `run` on ephemeral ports, and the real binary for the
 //! operator's commands.
 
+// Slow and idle clients, and the connection caps.
+mod abuse;
 // Enrolment, reports, renewal and every refusal over mutual TLS.
 mod agents;
 // The operator's commands through the built binary.
