@@ -84,7 +84,10 @@ impl Uplink {
         loop {
             let (sequence, bytes) = match self.spool.oldest() {
                 Ok(Some(next)) => next,
-                Ok(None) => return None,
+                Ok(None) => {
+                    self.hang_up();
+                    return None;
+                }
                 Err(error) => {
                     tracing::error!(%error, "could not read the spool");
                     return Some(self.backoff.next_delay());
@@ -130,6 +133,21 @@ impl Uplink {
                         return Some(delay);
                     }
                 },
+            }
+        }
+    }
+
+    /// Close the connection once the spool is delivered: the next report is a scan interval
+    /// away, and a connection kept open until then holds one of the server's
+    /// `grpc.max_connections` for nothing. 100,000 agents reporting every 15 minutes would
+    /// keep about 33,000 idle connections open, the 5 minutes the server lets a connection
+    /// live, against its default limit of 4,096: new connections would queue behind them. The
+    /// new client connects when it is first used.
+    fn hang_up(&mut self) {
+        match uplink::agent_client(&self.state, &self.agent.server) {
+            Ok(client) => self.client = client,
+            Err(error) => {
+                tracing::warn!(%error, "could not set up the next connection; keeping this one");
             }
         }
     }

@@ -5,6 +5,8 @@
 //! Readers and tokens are skipped here: the cards test is its own binary (`e2e_cards`), since
 //! libpcsclite reads its socket name once per process.
 
+// Connections: an agent holds none between its reports.
+mod connections;
 // Outages: the spool, delivered exactly once and in order after the server comes back.
 mod outage;
 // An independent gRPC client in Python.
