@@ -45,6 +45,9 @@ mod support;
 #[path = "../tests/common/seed.rs"]
 mod seed;
 
+#[path = "support/figures.rs"]
+mod figures;
+
 #[path = "support/fleet.rs"]
 mod fleet;
 
@@ -54,9 +57,10 @@ mod empty_handler;
 #[path = "../tests/common/launch.rs"]
 mod launch;
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::time::{Duration, Instant};
+#[path = "support/server_process.rs"]
+mod server_process;
+
+use std::time::Instant;
 
 use tokenwatch_agent::enroll::{EnrollConfig, enroll};
 use tokenwatch_agent::state::StateDir;
@@ -71,6 +75,7 @@ use tonic_prost::ProstCodec;
 
 use fleet::{Agent, Destination, closed_loop, every_run};
 use scratch::{Scratch, knob};
+use server_process::{ServerProcess, free_address};
 
 /// Enrolments in flight at once: each is a TLS handshake, a key and a certificate to sign.
 const ENROLLERS: usize = 8;
@@ -103,65 +108,6 @@ fn main() {
     scratch::run(bench());
 }
 
-/// `tokenwatch-server serve`, the binary this package builds, as its own process.
-struct ServerProcess {
-    child: tokio::process::Child,
-}
-
-impl ServerProcess {
-    /// Start the server with `config`, written into `dir`, and wait until `/readyz` answers.
-    async fn start(config: &Config, dir: &Path) -> Self {
-        let path = dir.join("server.toml");
-        std::fs::write(&path, toml::to_string(config).expect("config as TOML")).expect("config");
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenwatch-server"))
-            .arg("--config")
-            .arg(&path)
-            .arg("serve")
-            .env("TOKENWATCH_LOG", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the server starts");
-        let pid = child.id().expect("a running server");
-        fleet::SERVER_PROCESS.set(pid).expect("one server");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the server stopped during start-up: {status}");
-            }
-            if matches!(
-                launch::http_get(config.http.listen, "/readyz").await,
-                Ok((200, _))
-            ) {
-                return Self { child };
-            }
-            assert!(Instant::now() < deadline, "the server did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Stop the server as its service manager would, and check that it stopped cleanly.
-    async fn stop(mut self) {
-        let pid = self.child.id().expect("running").to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success(), "SIGTERM to the server");
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("the server stops within 30 s")
-            .expect("wait");
-        assert!(status.success(), "the server stopped with {status}");
-    }
-}
-
-/// A free port of 127.0.0.1, for the server process to bind.
-fn free_address() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-}
-
 async fn bench() {
     let agents = knob("BENCH_AGENTS", 1000).max(1);
     let tasks = knob("BENCH_TASKS", 64).clamp(1, agents);
@@ -184,6 +130,7 @@ async fn bench() {
     config.grpc.listen = free_address();
     config.http.listen = free_address();
     let server = ServerProcess::start(&config, data.path()).await;
+    figures::SERVER_PROCESS.store(server.pid(), std::sync::atomic::Ordering::Relaxed);
     let url = format!("https://localhost:{}", config.grpc.listen.port());
     let (empty, empty_stop) = empty_handler::serve(&config).await;
     let empty_url = format!("https://localhost:{}", empty.port());

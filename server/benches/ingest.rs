@@ -19,11 +19,7 @@
 #[path = "support/scratch.rs"]
 mod scratch;
 
-use std::time::{Duration, Instant};
-
 use chrono::Utc;
-use sqlx::AssertSqlSafe;
-use sqlx::postgres::{PgPool, PgPoolCopyExt};
 use tokenwatch_proto::ReportEnvelope;
 use tokenwatch_server::db;
 use tokenwatch_server::ingest::{Credential, Ingest, IngestOptions};
@@ -38,23 +34,17 @@ mod support;
 #[path = "../tests/common/seed.rs"]
 mod seed;
 
+#[path = "support/figures.rs"]
+mod figures;
+
 #[path = "support/fleet.rs"]
 mod fleet;
 
-use fleet::{Agent, Destination, every_run, inventory};
+#[path = "support/copy_ceiling.rs"]
+mod copy_ceiling;
 
-/// The tables one changed report writes rows to (besides `agents` and new identities).
-const ROW_TABLES: [&str; 9] = [
-    "hosts",
-    "host_readers",
-    "host_tokens",
-    "host_containers",
-    "host_findings",
-    "host_collectors",
-    "token_sightings",
-    "certificate_sightings",
-    "container_sightings",
-];
+use copy_ceiling::{copy_ceiling, dump};
+use fleet::{Agent, Destination, every_run, inventory};
 
 /// An agent's reports handed to the ingest queue, as the gRPC handler hands them over.
 #[derive(Clone)]
@@ -73,72 +63,6 @@ impl Destination for Queue {
             .expect("apply")
             .changed
     }
-}
-
-/// The rows one round of changed reports leaves, per table, as `COPY … TO STDOUT` text.
-async fn dump(pool: &PgPool) -> Vec<(&'static str, Vec<u8>, u64)> {
-    let mut out = Vec::new();
-    for table in ROW_TABLES {
-        let mut conn = pool.acquire().await.unwrap();
-        let mut stream = conn
-            .copy_out_raw(&format!("copy {table} to stdout"))
-            .await
-            .unwrap();
-        let mut data = Vec::new();
-        use futures_util::StreamExt as _;
-        while let Some(chunk) = stream.next().await {
-            data.extend_from_slice(&chunk.unwrap());
-        }
-        drop(stream);
-        let rows = data.iter().filter(|b| **b == b'\n').count() as u64;
-        out.push((table, data, rows));
-    }
-    out
-}
-
-/// Write `rounds` copies of `rows` into staging tables of the same shape (no keys, no indexes)
-/// with `tasks` concurrent `COPY … FROM STDIN`, one table's round per statement.
-async fn copy_ceiling(
-    pool: &PgPool,
-    rows: &[(&'static str, Vec<u8>, u64)],
-    rounds: usize,
-    tasks: usize,
-) -> (Duration, u64) {
-    for (table, _, _) in rows {
-        sqlx::query(AssertSqlSafe(format!(
-            "create table bench_copy_{table} (like {table} including defaults)"
-        )))
-        .execute(pool)
-        .await
-        .unwrap();
-    }
-    let rows: std::sync::Arc<Vec<_>> = std::sync::Arc::new(rows.to_vec());
-    let start = Instant::now();
-    let mut handles = Vec::new();
-    for task in 0..tasks {
-        let pool = pool.clone();
-        let rows = rows.clone();
-        handles.push(tokio::spawn(async move {
-            let mut written = 0;
-            for _ in (task..rounds).step_by(tasks) {
-                for (table, data, count) in rows.iter() {
-                    let mut copy = pool
-                        .copy_in_raw(&format!("copy bench_copy_{table} from stdin"))
-                        .await
-                        .unwrap();
-                    copy.send(data.as_slice()).await.unwrap();
-                    copy.finish().await.unwrap();
-                    written += count;
-                }
-            }
-            written
-        }));
-    }
-    let mut written = 0;
-    for handle in handles {
-        written += handle.await.unwrap();
-    }
-    (start.elapsed(), written)
 }
 
 /// The server binary's allocator, so that the figures are the binary's.
