@@ -19,11 +19,13 @@ pub(crate) struct Figures {
 pub(crate) static SERVER_PROCESS: AtomicU32 = AtomicU32::new(0);
 
 /// CPU time so far: of this process (the senders, and the server when it runs inside), of the
-/// server process when it runs apart, and of the whole machine (PostgreSQL is the rest).
+/// server process when it runs apart, of PostgreSQL's processes, and of the whole machine
+/// (whatever else ran is the rest).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Cpu {
     this: Duration,
     server: Option<Duration>,
+    database: Duration,
     machine: Duration,
 }
 
@@ -35,6 +37,7 @@ impl Cpu {
                 0 => None,
                 pid => Some(process_cpu(&pid.to_string())),
             },
+            database: database_cpu(),
             machine: machine_cpu(),
         }
     }
@@ -61,6 +64,7 @@ impl Cpu {
                 .server
                 .zip(start.server)
                 .map(|(now, start)| now.saturating_sub(start)),
+            database: now.database.saturating_sub(start.database),
             machine: now.machine.saturating_sub(start.machine),
         }
     }
@@ -68,24 +72,24 @@ impl Cpu {
     /// Per report, in microseconds: a line for the figures.
     fn describe(&self, reports: usize) -> String {
         let per = |d: Duration| d.as_secs_f64() * 1e6 / reports.max(1) as f64;
-        let rest = |known: Duration| per(self.machine.saturating_sub(known));
+        let known = self.this + self.server.unwrap_or_default() + self.database;
+        let other = per(self.machine.saturating_sub(known));
+        let database = per(self.database);
         match self.server {
             Some(server) => {
-                let database = rest(self.this + server);
                 // What this machine would take with the agents elsewhere: its cores over what
                 // the server and PostgreSQL spend per report.
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                 let capacity = cores as f64 * 1e6 / (per(server) + database);
                 format!(
-                    "CPU per report: agents {:.0} µs, server {:.0} µs, PostgreSQL and the rest {database:.0} µs; server side alone would take ~{capacity:.0}/s",
+                    "CPU per report: agents {:.0} µs, server {:.0} µs, PostgreSQL {database:.0} µs, other processes {other:.0} µs; server side alone would take ~{capacity:.0}/s",
                     per(self.this),
                     per(server),
                 )
             }
             None => format!(
-                "CPU per report: this process {:.0} µs, PostgreSQL and the rest {:.0} µs",
+                "CPU per report: this process {:.0} µs, PostgreSQL {database:.0} µs, other processes {other:.0} µs",
                 per(self.this),
-                rest(self.this),
             ),
         }
     }
@@ -108,6 +112,26 @@ fn process_cpu(pid: &str) -> Duration {
     };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// CPU time of PostgreSQL's processes (the postmaster, its background workers and every
+/// session's backend) so far: of those alive now, which is every pooled connection's.
+fn database_cpu() -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let pid = entry.file_name().into_string().ok()?;
+            pid.bytes().all(|b| b.is_ascii_digit()).then_some(pid)
+        })
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.starts_with("postgres"))
+        })
+        .map(|pid| process_cpu(&pid))
+        .sum()
 }
 
 /// Busy CPU time of the whole machine so far, all cores, from the first line of `/proc/stat`:
