@@ -77,6 +77,20 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Kill the server at once (SIGKILL): whatever it was doing stops mid-way, as in a crash
+    /// or a power cut.
+    #[allow(
+        dead_code,
+        reason = "the fault tests kill the server; the benches stop it"
+    )]
+    pub(crate) async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        let status = self.child.wait().await.expect("wait");
+        assert!(!status.success(), "a killed server does not exit cleanly");
+    }
+}
+
 /// A free port of 127.0.0.1, for the server process to bind.
 pub(crate) fn free_address() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")

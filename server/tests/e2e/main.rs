@@ -7,6 +7,10 @@
 
 // Connections: an agent holds none between its reports.
 mod connections;
+// Faults: the server killed mid-ingest, the network cut; nothing lost or applied twice.
+mod faults;
+mod killed;
+mod network;
 // Outages: the spool, delivered exactly once and in order after the server comes back.
 mod outage;
 // An independent gRPC client in Python.
@@ -17,3 +21,5 @@ mod support;
 
 #[path = "../common/launch.rs"]
 mod launch;
+#[path = "../../benches/support/server_process.rs"]
+mod server_process;

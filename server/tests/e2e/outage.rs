@@ -2,29 +2,8 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use crate::faults::{applied_sequences, audit_sequences};
 use crate::support::*;
-
-/// Record every change of `agents.last_sequence` as the database sees it, so the test can tell
-/// the order in which the server applied reports.
-async fn audit_sequences(pool: &PgPool) {
-    for statement in [
-        "create table e2e_sequence_log (id bigserial primary key, sequence bigint not null)",
-        "create function e2e_log_sequence() returns trigger language plpgsql as $$ \
-         begin insert into e2e_sequence_log (sequence) values (new.last_sequence); return new; end $$",
-        "create trigger e2e_sequence after update of last_sequence on agents for each row \
-         when (new.last_sequence is distinct from old.last_sequence) \
-         execute function e2e_log_sequence()",
-    ] {
-        sqlx::query(statement).execute(pool).await.expect("audit");
-    }
-}
-
-async fn applied_sequences(pool: &PgPool) -> Vec<i64> {
-    sqlx::query_scalar("select sequence from e2e_sequence_log order by id")
-        .fetch_all(pool)
-        .await
-        .expect("audit log")
-}
 
 #[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
 async fn reports_spooled_while_the_server_is_down_arrive_once_and_in_order(pool: PgPool) {

@@ -129,8 +129,18 @@ pub(crate) async fn enroll_agent(
     secret: &str,
     state: &Path,
 ) -> Result<String, EnrollError> {
+    enroll_at(&server.url(), data_dir, secret, state).await
+}
+
+/// The same through `url`: a server in a process of its own, or a proxy in front of one.
+pub(crate) async fn enroll_at(
+    url: &str,
+    data_dir: &Path,
+    secret: &str,
+    state: &Path,
+) -> Result<String, EnrollError> {
     let agent = enroll(EnrollConfig {
-        server: server.url(),
+        server: url.to_owned(),
         secret: secret.to_owned(),
         ca_pem: Some(ca_pem(data_dir)),
         state_dir: state.to_owned(),

@@ -1,0 +1,50 @@
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::faults::*;
+use crate::server_process::ServerProcess;
+use crate::support::*;
+
+/// The server is killed (SIGKILL) while the agent sends a changed report every 150 ms: a
+/// transaction it had open is rolled back, an answer it had not sent is never sent. The agent
+/// keeps what was not answered and sends it again to the restarted server, which applies what
+/// it had not and recognises what it had.
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_server_killed_during_ingest_loses_and_repeats_nothing(pool: PgPool) {
+    let db = url_of(&pool);
+    let data = tempfile::tempdir().expect("data dir");
+    let host = host();
+    let config = process_config(&db, data.path());
+    let url = format!("https://localhost:{}", config.grpc.listen.port());
+    let server = ServerProcess::start(&config, data.path()).await;
+    let secret = create_secret(&db, "Tver");
+    let agent_id = enroll_at(&url, data.path(), &secret, &host.state)
+        .await
+        .expect("enrols");
+    audit_sequences(&pool).await;
+
+    let changes = Changes::start(&host.root, Duration::from_millis(100));
+    let agent = Agent::start(agent_config(
+        &host.state,
+        &host.root,
+        Duration::from_millis(150),
+        &["readers", "tokens"],
+    ));
+    let mut server = Some(server);
+    // Three kills, each after a few more reports have been stored.
+    for _ in 0..3 {
+        let before = last_sequence(&pool, &agent_id).await;
+        let progressed = poll(Duration::from_secs(20), || async {
+            (last_sequence(&pool, &agent_id).await >= before + 4).then_some(())
+        })
+        .await;
+        assert!(progressed.is_some(), "reports arrive before the kill");
+        server.take().expect("running").kill().await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        server = Some(ServerProcess::start(&config, data.path()).await);
+    }
+    let containers = changes.stop().await;
+    assert_nothing_lost_or_repeated(&pool, agent, &agent_id, &host.state, containers).await;
+    server.expect("running").stop().await;
+}
