@@ -362,3 +362,176 @@ async fn sigterm_stops_the_binary_cleanly() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// The sequence numbers waiting in the spool.
+fn spooled_sequences(state: &Path) -> Vec<u64> {
+    let mut sequences: Vec<u64> = std::fs::read_dir(state.join("spool"))
+        .map(|it| {
+            it.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let path = e.path();
+                    (path.extension()? == "pb").then_some(())?;
+                    path.file_stem()?.to_str()?.parse().ok()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    sequences.sort_unstable();
+    sequences
+}
+
+/// `tokenwatch-agent run` scanning every second, with its logs kept for a failure message.
+fn spawn_run(d: &Dirs) -> std::process::Child {
+    Command::new(BIN)
+        .arg("run")
+        .arg("--state-dir")
+        .arg(&d.state)
+        .args(["--interval", "1s", "--skip", "readers", "--skip", "tokens"])
+        .arg("--root")
+        .arg(&d.root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts")
+}
+
+/// The binary is killed (SIGKILL) eight times at different moments of its one-second cycle
+/// (spooling, delivering, backing off) while the server refuses reports, and once more after
+/// a crash left a half-written report behind. Every report that reached the spool is
+/// delivered once the server takes reports again, once each and in order; the half-written
+/// one never is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_agent_keeps_every_report_it_spooled() {
+    let server = TestServer::start();
+    let d = dirs();
+    enrolled(&server, &d.state).await;
+    let shared = Arc::clone(&server.shared);
+    *shared.fail_report.lock().expect("lock") = Some((Code::Unavailable, vec![]));
+
+    let mut seen_spooled = std::collections::BTreeSet::new();
+    for kill in 0..8_u64 {
+        let mut child = spawn_run(&d);
+        // 0.4 s to 1.8 s: the kills fall at different points of the scan cycle.
+        tokio::time::sleep(Duration::from_millis(400 + kill * 200)).await;
+        assert!(
+            child.try_wait().expect("waits").is_none(),
+            "the agent stopped on its own after restart {kill}"
+        );
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        seen_spooled.extend(spooled_sequences(&d.state));
+    }
+    assert!(
+        seen_spooled.len() >= 5,
+        "reports spooled across the kills: {seen_spooled:?}"
+    );
+    // What a kill between writing and renaming leaves: a temporary with half a report.
+    let torn = d.state.join("spool").join(".999999.pb.4242.tmp");
+    std::fs::write(&torn, [0x08, 0x96]).expect("torn write");
+
+    *shared.fail_report.lock().expect("lock") = None;
+    let mut child = spawn_run(&d);
+    let state = d.state.clone();
+    wait_for("the spool to drain", Duration::from_secs(40), || {
+        spooled(&state) == 0
+            && shared
+                .sequences()
+                .last()
+                .is_some_and(|last| seen_spooled.last().is_some_and(|s| last > s))
+    })
+    .await;
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    assert!(!torn.exists(), "the half-written report was cleared");
+    let delivered = shared.sequences();
+    assert!(
+        delivered.windows(2).all(|w| w[0] < w[1]),
+        "each report once, in order: {delivered:?}"
+    );
+    let missing: Vec<u64> = seen_spooled
+        .iter()
+        .filter(|s| !delivered.contains(s))
+        .copied()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "spooled but never delivered: {missing:?}"
+    );
+    assert!(!delivered.contains(&999_999), "the torn report was sent");
+}
+
+/// The spool's disk fills up while the server is away: the binary runs with its spool on a
+/// 16 KiB tmpfs (room for four reports), mounted in a mount namespace of its own (`unshare`,
+/// so no root is needed). Reports that find no room are lost one by one with an error in the
+/// log, as the disk leaves no choice; the agent keeps running, delivers what it had spooled
+/// when the server is back, in order, and spools and delivers again once the room is freed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_costs_only_the_reports_that_did_not_fit() {
+    let server = TestServer::start();
+    let d = dirs();
+    enrolled(&server, &d.state).await;
+    let spool = d.state.join("spool");
+    std::fs::create_dir_all(&spool).expect("spool dir");
+    let shared = Arc::clone(&server.shared);
+    *shared.fail_report.lock().expect("lock") = Some((Code::Unavailable, vec![]));
+
+    let log = d.root.parent().expect("tmp").join("agent.log");
+    let mut child = Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c"])
+        .arg(r#"mount -t tmpfs -o size=16k tmpfs "$1" && shift && exec "$@""#)
+        .arg("sh")
+        .arg(&spool)
+        .arg(BIN)
+        .arg("run")
+        .arg("--state-dir")
+        .arg(&d.state)
+        .args(["--interval", "1s", "--skip", "readers", "--skip", "tokens"])
+        .arg("--root")
+        .arg(&d.root)
+        .env("TOKENWATCH_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("unshare runs");
+    let full = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("could not spool the report")
+    };
+    wait_for("the spool to fill", Duration::from_secs(30), full).await;
+    assert!(
+        child.try_wait().expect("waits").is_none(),
+        "the agent stopped when its disk filled: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    // The server is back: what was spooled drains, and new reports find room again.
+    *shared.fail_report.lock().expect("lock") = None;
+    wait_for("reports after the drain", Duration::from_secs(30), || {
+        shared.sequences().len() >= 6
+    })
+    .await;
+    assert!(
+        child.try_wait().expect("waits").is_none(),
+        "the agent is still running"
+    );
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    let delivered = shared.sequences();
+    assert!(
+        delivered.windows(2).all(|w| w[0] < w[1]),
+        "each report once, in order: {delivered:?}"
+    );
+    // The first reports delivered are the ones spooled before the disk filled: consecutive.
+    assert!(
+        delivered.windows(2).take(3).all(|w| w[1] == w[0] + 1),
+        "the spooled reports came first, none skipped: {delivered:?}"
+    );
+    // Then a gap (the reports that found no room), then reports made after the drain.
+    assert!(
+        delivered.windows(2).any(|w| w[1] > w[0] + 1),
+        "some reports found no room: {delivered:?}"
+    );
+}
