@@ -85,10 +85,10 @@ impl Changes {
     }
 }
 
-/// Wait until the agent's spool is empty and the server has applied its last report, stop
-/// the agent, then check that every report it made was applied exactly once and in order
-/// (none lost, none twice), that what is left in its spool is only what it made after, and
-/// that the host's stored inventory holds all `containers` folders.
+/// Wait until the agent's spool is empty and the server has applied its last report, made
+/// after all `containers` folders were there, stop the agent, then check that every report it
+/// made was applied exactly once and in order (none lost, none twice) and that what is left in
+/// its spool is only what it made after.
 pub(crate) async fn assert_nothing_lost_or_repeated(
     pool: &PgPool,
     agent: Agent,
@@ -96,12 +96,31 @@ pub(crate) async fn assert_nothing_lost_or_repeated(
     state: &Path,
     containers: usize,
 ) {
-    let drained = poll(Duration::from_secs(60), || async {
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from host_containers where agent_id = $1::uuid",
+        )
+        .bind(agent_id)
+        .fetch_one(pool)
+        .await
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+    };
+    // The agent's delivery backs off up to 5 minutes after a long outage.
+    let drained = poll(Duration::from_secs(330), || async {
         let applied = u64::try_from(last_sequence(pool, agent_id).await).unwrap_or(0);
-        (spooled(state).is_empty() && applied == agent_sequence(state) && applied > 0).then_some(())
+        (spooled(state).is_empty()
+            && applied == agent_sequence(state)
+            && stored().await == Some(containers))
+        .then_some(())
     })
     .await;
-    assert!(drained.is_some(), "the spool drains into the server");
+    assert!(
+        drained.is_some(),
+        "the spool drains into the server and the host's last inventory, with its {containers} \
+         containers, is stored (stored: {:?})",
+        stored().await
+    );
     agent.stop().await;
 
     let last = last_sequence(pool, agent_id).await;
@@ -114,15 +133,79 @@ pub(crate) async fn assert_nothing_lost_or_repeated(
     let last = u64::try_from(last).expect("positive");
     let generated = agent_sequence(state);
     assert_eq!(spooled(state), ((last + 1)..=generated).collect::<Vec<_>>());
-    let stored: i64 =
-        sqlx::query_scalar("select count(*) from host_containers where agent_id = $1::uuid")
-            .bind(agent_id)
-            .fetch_one(pool)
-            .await
-            .expect("containers");
-    assert_eq!(
-        usize::try_from(stored).expect("count"),
-        containers,
-        "the host's last inventory is stored"
-    );
+}
+
+/// How long the database stays away in the fault tests: longer than the server waits for a
+/// database connection (10 s), so that reports are answered with an error, or minutes with
+/// `TOKENWATCH_LONG_FAULTS=1` (the agent's delivery backoff then grows towards its 5-minute
+/// ceiling).
+pub(crate) fn outage() -> Duration {
+    if std::env::var_os("TOKENWATCH_LONG_FAULTS").is_some() {
+        Duration::from_secs(150)
+    } else {
+        Duration::from_secs(12)
+    }
+}
+
+/// A PostgreSQL cluster of the test's own (`scripts/pg-cluster`), which it can stop and start.
+pub(crate) struct Cluster {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Cluster {
+    pub(crate) fn start() -> Self {
+        let dir = tempfile::tempdir().expect("cluster dir");
+        // Run as root, the script runs PostgreSQL as `postgres`, which must reach the folder.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        let cluster = Self {
+            port: free_address().port(),
+            dir,
+        };
+        cluster.up();
+        cluster
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn script(&self, args: &[&str]) {
+        let output = std::process::Command::new(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-cluster"),
+        )
+        .args(args)
+        .output()
+        .expect("runs scripts/pg-cluster");
+        assert!(
+            output.status.success(),
+            "pg-cluster {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("pg").display().to_string()
+    }
+
+    /// Start (or restart) the cluster and wait until it takes connections.
+    pub(crate) fn up(&self) {
+        self.script(&["start", &self.data(), &self.port.to_string()]);
+    }
+
+    /// Stop it the way an administrator's restart does (`pg_ctl -m fast`): sessions are
+    /// ended, open transactions rolled back.
+    pub(crate) fn down(&self) {
+        self.script(&["stop", &self.data()]);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.down();
+    }
 }

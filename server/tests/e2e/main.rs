@@ -7,7 +7,9 @@
 
 // Connections: an agent holds none between its reports.
 mod connections;
-// Faults: the server killed mid-ingest, the network cut; nothing lost or applied twice.
+// Faults: PostgreSQL stopped and restarted, the server killed mid-ingest, the network cut;
+// nothing lost or applied twice.
+mod database;
 mod faults;
 mod killed;
 mod network;
