@@ -122,7 +122,7 @@ impl Report {
         report: ReportEnvelope,
         received: DateTime<Utc>,
     ) -> Result<Self, IngestError> {
-        let sequence = validate::envelope(&report, received).map_err(IngestError::Invalid)?;
+        let sequence = validate::envelope(&report).map_err(IngestError::Invalid)?;
         Ok(Self {
             agent,
             credential,
@@ -137,8 +137,12 @@ impl Report {
     /// is written: a refused report writes nothing, not even its sequence number.
     /// The error is the reason to give the agent.
     pub(crate) fn inventory(&self) -> Result<v1::Inventory, String> {
-        let inventory = validate::decode(&self.inventory)?;
+        let mut inventory = validate::decode(&self.inventory)?;
         validate::inventory(&inventory)?;
+        // The server's own finding, stored with the agent's.
+        inventory
+            .findings
+            .extend(validate::clock_ahead(&inventory, self.received));
         Ok(inventory)
     }
 

@@ -20,20 +20,22 @@ pub(crate) const MAX_DEVICES: usize = 1_000;
 /// Most certificates or findings in one report.
 pub(crate) const MAX_CERTIFICATES: usize = 10_000;
 pub(crate) const MAX_FINDINGS: usize = 10_000;
-/// `collected_at` may run this far ahead of the server's clock.
-const MAX_CLOCK_LEAD: Duration = Duration::days(1);
+/// A host whose `collected_at` runs further ahead of the server's clock than this gets a
+/// `host.clock_ahead` finding. A report can only arrive after it was collected, so any lead is
+/// the host's clock; ten minutes leaves room for the server's own clock drifting.
+pub(crate) const CLOCK_LEAD_FINDING: Duration = Duration::minutes(10);
 
-/// Check `report` received at `now`; the error is the reason to give the agent.
+/// Check `report`; the error is the reason to give the agent.
 #[cfg(test)]
-pub(crate) fn validate(report: &v1::ReportRequest, now: DateTime<Utc>) -> Result<(), String> {
-    envelope(&ReportEnvelope::of(report), now)?;
+pub(crate) fn validate(report: &v1::ReportRequest) -> Result<(), String> {
+    envelope(&ReportEnvelope::of(report))?;
     inventory(report.inventory.as_ref().expect("checked"))
 }
 
 /// Check what every report must get right before it is looked at: an inventory of this
-/// schema, a storable sequence, a hash and a plausible collection time. Only the inventory's
+/// schema, a storable sequence, a hash and a collection time that is a date. Only the inventory's
 /// leading fields are read. The sequence as stored.
-pub(crate) fn envelope(report: &ReportEnvelope, now: DateTime<Utc>) -> Result<i64, String> {
+pub(crate) fn envelope(report: &ReportEnvelope) -> Result<i64, String> {
     let Some(encoded) = &report.inventory else {
         return Err("the report has no inventory".into());
     };
@@ -49,18 +51,55 @@ pub(crate) fn envelope(report: &ReportEnvelope, now: DateTime<Utc>) -> Result<i6
             truncate(&inventory.schema)
         ));
     }
-    let collected_at = time(
+    // A collection time ahead of the server's clock is the host's clock running fast: the
+    // report is stored all the same (refusing it would lose the host's inventory for as long
+    // as its clock is wrong) and gets a finding when it is stored ([`clock_ahead`]).
+    time(
         format_args!("collected_at"),
         inventory.collected_at.as_ref(),
     )?;
-    if let Some(at) = collected_at {
-        if at > now + MAX_CLOCK_LEAD {
-            return Err(format!(
-                "collected_at {at} is more than a day ahead of the server's clock"
-            ));
-        }
-    }
     Ok(sequence)
+}
+
+/// The finding for a host whose clock ran ahead of the server's `received` when it collected
+/// `inventory`, if it did by more than [`CLOCK_LEAD_FINDING`].
+pub(crate) fn clock_ahead(
+    inventory: &v1::Inventory,
+    received: DateTime<Utc>,
+) -> Option<v1::Finding> {
+    let at = time(
+        format_args!("collected_at"),
+        inventory.collected_at.as_ref(),
+    )
+    .ok()??;
+    let lead = at - received;
+    if lead <= CLOCK_LEAD_FINDING {
+        return None;
+    }
+    let ahead = if lead >= Duration::days(2) {
+        format!("{} days", lead.num_days())
+    } else if lead >= Duration::hours(2) {
+        format!("{} hours", lead.num_hours())
+    } else {
+        format!("{} minutes", lead.num_minutes())
+    };
+    Some(v1::Finding {
+        code: "host.clock_ahead".into(),
+        severity: v1::Severity::Warning.into(),
+        subject: "system clock".into(),
+        message: format!(
+            "The computer's clock is {ahead} ahead of the server's (report collected at {}, \
+             received at {}). Certificates, keys and licences on it are judged by the wrong \
+             date, and TLS and signature timestamps go wrong with it.",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            received.format("%Y-%m-%d %H:%M UTC"),
+        ),
+        remediation: "Set the clock right and keep it synchronised: on Linux \
+            `timedatectl set-ntp true` (chrony or systemd-timesyncd), on Windows \
+            `w32tm /resync` against the domain or an NTP server. A clock that is wrong again \
+            after every power-off means a flat motherboard battery."
+            .into(),
+    })
 }
 
 /// The whole inventory of a report about to be stored.

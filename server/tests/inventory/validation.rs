@@ -44,8 +44,13 @@ fn violations() -> Vec<(Edit, &'static str)> {
             "containers[0].private_key_not_after has invalid nanoseconds",
         ),
         (
-            |i| i.collected_at = ts(base() + Duration::days(3)),
-            "collected_at",
+            |i| {
+                i.collected_at = Some(Timestamp {
+                    seconds: 253_402_300_800,
+                    nanos: 0,
+                })
+            },
+            "collected_at is not a date between the years 1 and 9999",
         ),
         (
             |i| {
@@ -165,4 +170,65 @@ async fn certificates_without_expiry_are_stored(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(stored, i64::try_from(inventory.certificates.len()).unwrap());
+}
+
+/// The host's `host.clock_ahead` findings and its stored collection time.
+async fn clock_state(
+    pool: &PgPool,
+    agent: uuid::Uuid,
+) -> (i64, Option<chrono::DateTime<chrono::Utc>>) {
+    let findings: i64 = sqlx::query_scalar(
+        "select count(*) from host_findings where agent_id = $1 and code = 'host.clock_ahead'",
+    )
+    .bind(agent)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let collected: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select collected_at from hosts where agent_id = $1")
+            .bind(agent)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    (findings, collected)
+}
+
+/// An agent whose clock runs days ahead, then is reset to last year, then is right: every
+/// report is stored in order, the clock's lead shows as a finding while it lasts, and a
+/// re-sent report still counts once.
+#[sqlx::test(migrator = "tokenwatch_server::db::MIGRATOR")]
+async fn a_skewed_agent_clock_loses_no_report(pool: PgPool) {
+    let office = office(&pool, "Головной офис").await;
+    let agent = agent(&pool, office, "buh-01").await;
+    let received = base();
+    let mut sequence = 0;
+    for (lead, changed_certificate, finding) in [
+        (Duration::days(3), 0, 1),
+        (Duration::days(-365), 1, 0),
+        (Duration::zero(), 2, 0),
+        (Duration::hours(5), 3, 1),
+    ] {
+        sequence += 1;
+        let mut inventory = workstation("buh-01");
+        inventory.collected_at = ts(received + lead);
+        // Something changed each time, so that each report is stored.
+        inventory.certificates[10].subject = format!("CN=Изменение {changed_certificate}");
+        let report = request(sequence, &inventory);
+        let applied = apply_report(&pool, agent, &report, received)
+            .await
+            .unwrap_or_else(|e| panic!("a clock {lead} off: {e}"));
+        assert!(applied.changed, "stored with a clock {lead} off");
+        let (findings, collected) = clock_state(&pool, agent).await;
+        assert_eq!(findings, finding, "clock {lead} off");
+        assert_eq!(collected, Some(received + lead), "as the host said");
+        // The same report again is recognised, not applied twice.
+        let again = apply_report(&pool, agent, &report, received).await.unwrap();
+        assert!(!again.changed);
+    }
+    let last: i64 = sqlx::query_scalar("select last_sequence from agents where id = $1")
+        .bind(agent)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(last, sequence as i64);
 }

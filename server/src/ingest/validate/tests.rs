@@ -37,22 +37,19 @@ fn report() -> v1::ReportRequest {
 fn refused(edit: impl FnOnce(&mut v1::Inventory)) -> String {
     let mut r = report();
     edit(r.inventory.as_mut().unwrap());
-    validate(&r, now()).unwrap_err()
+    validate(&r).unwrap_err()
 }
 
 #[test]
 fn a_plain_report_passes() {
-    assert_eq!(validate(&report(), now()), Ok(()));
+    assert_eq!(validate(&report()), Ok(()));
 }
 
 #[test]
 fn a_missing_inventory_is_refused() {
     let mut r = report();
     r.inventory = None;
-    assert_eq!(
-        validate(&r, now()).unwrap_err(),
-        "the report has no inventory"
-    );
+    assert_eq!(validate(&r).unwrap_err(), "the report has no inventory");
 }
 
 #[test]
@@ -88,7 +85,7 @@ fn certmgr_placeholders_pass_and_repeats_do_not() {
     let mut r = report();
     let inventory = r.inventory.as_mut().unwrap();
     inventory.certificates[0].sha256 = format!("sha1:{}", "A".repeat(40));
-    assert_eq!(validate(&r, now()), Ok(()));
+    assert_eq!(validate(&r), Ok(()));
     let repeated = refused(|i| {
         let copy = i.certificates[0].clone();
         i.certificates.push(copy);
@@ -100,14 +97,34 @@ fn certmgr_placeholders_pass_and_repeats_do_not() {
 }
 
 #[test]
-fn dates_must_be_plausible() {
-    let future = refused(|i| {
-        i.collected_at = Some(Timestamp {
-            seconds: now().timestamp() + 2 * 86_400,
+fn a_host_clock_ahead_is_a_finding_not_a_refusal() {
+    let mut report = report();
+    let received = now();
+    for (lead, expected) in [
+        (0, None),
+        (600, None),
+        (601, Some("10 minutes")),
+        (3 * 3600, Some("3 hours")),
+        (40 * 86_400, Some("40 days")),
+    ] {
+        let inventory = report.inventory.as_mut().expect("inventory");
+        inventory.collected_at = Some(Timestamp {
+            seconds: received.timestamp() + lead,
             nanos: 0,
-        })
-    });
-    assert!(future.contains("more than a day ahead"), "{future}");
+        });
+        assert_eq!(validate(&report), Ok(()), "lead {lead} s refused");
+        let finding = clock_ahead(report.inventory.as_ref().expect("inventory"), received);
+        assert_eq!(finding.is_some(), expected.is_some(), "lead {lead} s");
+        if let (Some(finding), Some(words)) = (finding, expected) {
+            assert_eq!(finding.code, "host.clock_ahead");
+            assert!(finding.message.contains(words), "{}", finding.message);
+            assert!(finding.remediation.contains("w32tm"));
+        }
+    }
+}
+
+#[test]
+fn dates_must_be_plausible() {
     let late = refused(|i| {
         i.certificates[0].not_after = Some(Timestamp {
             seconds: LATEST_SECONDS + 1,
@@ -139,7 +156,7 @@ fn dates_must_be_plausible() {
         seconds: -86_400,
         nanos: 0,
     });
-    validate(&r, now()).expect("dates any certificate can state are stored");
+    validate(&r).expect("dates any certificate can state are stored");
     let nanos = refused(|i| {
         i.collected_at = Some(Timestamp {
             seconds: 0,
