@@ -7,11 +7,12 @@
 
 // Connections: an agent holds none between its reports.
 mod connections;
-// Faults: PostgreSQL stopped and restarted, the server killed mid-ingest, the network cut;
-// nothing lost or applied twice.
+// Faults: PostgreSQL stopped and restarted, the server killed mid-ingest, the network cut,
+// the evaluating server killed mid-evaluation; nothing lost or applied twice.
 mod database;
 mod faults;
 mod killed;
+mod leader;
 mod network;
 // Outages: the spool, delivered exactly once and in order after the server comes back.
 mod outage;
@@ -25,3 +26,6 @@ mod support;
 mod launch;
 #[path = "../../benches/support/server_process.rs"]
 mod server_process;
+// A fleet generated inside PostgreSQL, as the alert and query benchmarks use.
+#[path = "../../benches/support/generated.rs"]
+mod generated;
