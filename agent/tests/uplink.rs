@@ -188,7 +188,14 @@ async fn reports_carry_increasing_sequences_and_a_stable_hash() {
         reports[1].1.inventory.as_ref().and_then(|i| i.collected_at),
         "each report has its own collection time"
     );
-    assert_eq!(spooled(&d.state), 0, "delivered reports leave the spool");
+    // Delivered reports leave the spool; a scan that ended as the agent stopped may leave its
+    // report there for the next start.
+    let last = *sequences.last().expect("some");
+    let left = spooled_sequences(&d.state);
+    assert!(
+        left.is_empty() || left == [last + 1],
+        "delivered reports leave the spool: {left:?} after {last}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
