@@ -188,12 +188,12 @@ async fn reports_carry_increasing_sequences_and_a_stable_hash() {
         reports[1].1.inventory.as_ref().and_then(|i| i.collected_at),
         "each report has its own collection time"
     );
-    // Delivered reports leave the spool; a scan that ended as the agent stopped may leave its
-    // report there for the next start.
+    // Delivered reports leave the spool. Stopping may leave the report whose answer was still
+    // on its way (the server recognises it when it comes again) and one a scan just made.
     let last = *sequences.last().expect("some");
     let left = spooled_sequences(&d.state);
     assert!(
-        left.is_empty() || left == [last + 1],
+        left.iter().all(|s| (last..=last + 1).contains(s)),
         "delivered reports leave the spool: {left:?} after {last}"
     );
 }
