@@ -5,9 +5,12 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use tempfile::TempDir;
-use tokenwatch_agent::collect::certificates::{parse_certmgr_list, summarize_file_bytes};
+use tokenwatch_agent::collect::certificates::{
+    fold_store_copies, parse_certmgr_list, summarize_file_bytes,
+};
 use tokenwatch_agent::collect::containers::read_container;
 use tokenwatch_agent::inventory::{Certificate, Container, Inventory, Media};
+use tokenwatch_agent::scan::merge_certificates;
 use tokenwatch_agent::uplink::convert;
 use tokenwatch_inventory::sample;
 
@@ -89,6 +92,11 @@ fn container_with(file: &str, data: &[u8]) {
 fn reported(edit: impl FnOnce(&mut Inventory)) {
     let mut inventory = sample::inventory();
     edit(&mut inventory);
+    // As the scan does: a certificate met twice (listed in two stores, twice in a file) is
+    // one certificate with both sources.
+    inventory.certificates = merge_certificates(fold_store_copies(std::mem::take(
+        &mut inventory.certificates,
+    )));
     let wire = convert::inventory(&inventory);
     if let Err(reason) = tokenwatch_server::fuzzing::accepts(&wire) {
         panic!("the server refuses what the agent made of this input: {reason}");
