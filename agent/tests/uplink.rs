@@ -339,12 +339,7 @@ async fn sigterm_stops_the_binary_cleanly() {
     let d = dirs();
     enrolled(&server, &d.state).await;
     let mut child = Command::new(BIN)
-        .arg("run")
-        .arg("--state-dir")
-        .arg(&d.state)
-        .args(["--interval", "1h", "--skip", "readers", "--skip", "tokens"])
-        .arg("--root")
-        .arg(&d.root)
+        .args(run_args(&d, "1h"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -387,15 +382,31 @@ fn spooled_sequences(state: &Path) -> Vec<u64> {
     sequences
 }
 
-/// `tokenwatch-agent run` scanning every second, with its logs kept for a failure message.
+/// The arguments of `tokenwatch-agent run` on the quiet host tree of `d`, scanning every
+/// `interval`.
+fn run_args(d: &Dirs, interval: &str) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = ["run", "--state-dir"].map(Into::into).into();
+    args.push(d.state.clone().into());
+    args.extend(
+        [
+            "--interval",
+            interval,
+            "--skip",
+            "readers",
+            "--skip",
+            "tokens",
+            "--root",
+        ]
+        .map(Into::into),
+    );
+    args.push(d.root.clone().into());
+    args
+}
+
+/// `tokenwatch-agent run` scanning every second.
 fn spawn_run(d: &Dirs) -> std::process::Child {
     Command::new(BIN)
-        .arg("run")
-        .arg("--state-dir")
-        .arg(&d.state)
-        .args(["--interval", "1s", "--skip", "readers", "--skip", "tokens"])
-        .arg("--root")
-        .arg(&d.root)
+        .args(run_args(d, "1s"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -490,12 +501,7 @@ async fn a_full_disk_costs_only_the_reports_that_did_not_fit() {
         .arg("sh")
         .arg(&spool)
         .arg(BIN)
-        .arg("run")
-        .arg("--state-dir")
-        .arg(&d.state)
-        .args(["--interval", "1s", "--skip", "readers", "--skip", "tokens"])
-        .arg("--root")
-        .arg(&d.root)
+        .args(run_args(&d, "1s"))
         .env("TOKENWATCH_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("log"))

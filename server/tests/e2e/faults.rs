@@ -85,6 +85,47 @@ impl Changes {
     }
 }
 
+/// An agent enrolled through `url` (the server's, or a proxy's in front of it) in a new office,
+/// with the applied sequences audited, reporting every 150 ms while [`Changes`] gives each of
+/// its scans something new to store. Its id, the changes and the running agent.
+pub(crate) async fn changing_agent(
+    pool: &PgPool,
+    db: &str,
+    url: &str,
+    data_dir: &Path,
+    host: &Host,
+) -> (String, Changes, Agent) {
+    let secret = create_secret(db, "Tver");
+    let agent_id = enroll_at(url, data_dir, &secret, &host.state)
+        .await
+        .expect("enrols");
+    audit_sequences(pool).await;
+    let changes = Changes::start(&host.root, Duration::from_millis(100));
+    let agent = Agent::start(agent_config(
+        &host.state,
+        &host.root,
+        Duration::from_millis(150),
+        &["readers", "tokens"],
+    ));
+    (agent_id, changes, agent)
+}
+
+/// Whether the server applies the agent's sequence `past` or a later one within a minute.
+/// Failed reads count as not yet: the database may be on its way back.
+pub(crate) async fn reports_reach(pool: &PgPool, agent_id: &str, past: i64) -> bool {
+    let ready = poll(Duration::from_secs(60), || async {
+        let last =
+            sqlx::query_scalar::<_, i64>("select last_sequence from agents where id = $1::uuid")
+                .bind(agent_id)
+                .fetch_one(pool)
+                .await
+                .ok()?;
+        (last >= past).then_some(())
+    })
+    .await;
+    ready.is_some()
+}
+
 /// Wait until the agent's spool is empty and the server has applied its last report, made
 /// after all `containers` folders were there, stop the agent, then check that every report it
 /// made was applied exactly once and in order (none lost, none twice) and that what is left in

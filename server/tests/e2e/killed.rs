@@ -18,28 +18,15 @@ async fn a_server_killed_during_ingest_loses_and_repeats_nothing(pool: PgPool) {
     let config = process_config(&db, data.path());
     let url = format!("https://localhost:{}", config.grpc.listen.port());
     let server = ServerProcess::start(&config, data.path()).await;
-    let secret = create_secret(&db, "Tver");
-    let agent_id = enroll_at(&url, data.path(), &secret, &host.state)
-        .await
-        .expect("enrols");
-    audit_sequences(&pool).await;
-
-    let changes = Changes::start(&host.root, Duration::from_millis(100));
-    let agent = Agent::start(agent_config(
-        &host.state,
-        &host.root,
-        Duration::from_millis(150),
-        &["readers", "tokens"],
-    ));
+    let (agent_id, changes, agent) = changing_agent(&pool, &db, &url, data.path(), &host).await;
     let mut server = Some(server);
     // Three kills, each after a few more reports have been stored.
     for _ in 0..3 {
         let before = last_sequence(&pool, &agent_id).await;
-        let progressed = poll(Duration::from_secs(20), || async {
-            (last_sequence(&pool, &agent_id).await >= before + 4).then_some(())
-        })
-        .await;
-        assert!(progressed.is_some(), "reports arrive before the kill");
+        assert!(
+            reports_reach(&pool, &agent_id, before + 4).await,
+            "reports arrive before the kill"
+        );
         server.take().expect("running").kill().await;
         tokio::time::sleep(Duration::from_millis(700)).await;
         server = Some(ServerProcess::start(&config, data.path()).await);

@@ -73,26 +73,13 @@ async fn a_cut_network_loses_and_repeats_nothing(pool: PgPool) {
     let server = Server::start(&db, data.path(), 0).await;
     let proxy = Proxy::start(server.grpc).await;
     let url = format!("https://localhost:{}", proxy.addr.port());
-    let secret = create_secret(&db, "Tver");
-    let agent_id = enroll_at(&url, data.path(), &secret, &host.state)
-        .await
-        .expect("enrols through the proxy");
-    audit_sequences(&pool).await;
-
-    let changes = Changes::start(&host.root, Duration::from_millis(100));
-    let agent = Agent::start(agent_config(
-        &host.state,
-        &host.root,
-        Duration::from_millis(150),
-        &["readers", "tokens"],
-    ));
+    let (agent_id, changes, agent) = changing_agent(&pool, &db, &url, data.path(), &host).await;
     for _ in 0..3 {
         let before = last_sequence(&pool, &agent_id).await;
-        let progressed = poll(Duration::from_secs(30), || async {
-            (last_sequence(&pool, &agent_id).await >= before + 4).then_some(())
-        })
-        .await;
-        assert!(progressed.is_some(), "reports arrive while the link is up");
+        assert!(
+            reports_reach(&pool, &agent_id, before + 4).await,
+            "reports arrive while the link is up"
+        );
         proxy.cut();
         // Give a report that was already inside the server time to finish, then nothing
         // more may arrive while the link is down.
