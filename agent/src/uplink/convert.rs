@@ -83,8 +83,10 @@ impl Text for Vec<String> {
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp().clamp(EARLIEST_SECONDS, LATEST_SECONDS),
-        // Always below 2·10⁹ (leap second representation), so it fits.
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(999_999_999),
+        // chrono writes a leap second (23:59:60, which a parsed text can say) as nanoseconds
+        // from 10⁹ up; a protobuf timestamp takes none past 999,999,999, and the server
+        // refuses one. The leap second becomes the last instant of the second before it.
+        nanos: i32::try_from(at.timestamp_subsec_nanos().min(999_999_999)).unwrap_or(999_999_999),
     }
 }
 

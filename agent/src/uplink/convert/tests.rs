@@ -433,3 +433,20 @@ fn text_and_dates_the_server_would_refuse_are_mended_on_the_way_out() {
     // What needed no mending is as it was.
     assert_eq!(wire.host.unwrap().hostname, "ws-01");
 }
+
+#[test]
+fn a_leap_second_becomes_the_last_instant_of_its_minute() {
+    // 10:00:60 as chrono parses it from text: nanoseconds past 10⁹.
+    let leap = chrono::NaiveDate::from_ymd_opt(2025, 2, 1)
+        .and_then(|d| d.and_hms_nano_opt(10, 0, 59, 1_500_000_000))
+        .expect("a leap second")
+        .and_utc();
+    let wire = timestamp(leap);
+    assert_eq!(wire.nanos, 999_999_999);
+    assert_eq!(
+        wire.seconds,
+        Utc.with_ymd_and_hms(2025, 2, 1, 10, 0, 59)
+            .unwrap()
+            .timestamp()
+    );
+}
