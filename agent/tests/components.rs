@@ -2,7 +2,8 @@
 //! whose `csptest` and `cpconfig` are scripts printing what the real (proprietary) programs
 //! print, vendor module files and driver folders. The scripts run through the collector's real
 //! process handling: arguments, timeouts and output decoding.
-
+// Unix only: the prepared trees hold Unix permissions and symbolic links.
+#![cfg(unix)]
 // Linux only: sysfs, executable scripts and /opt layout.
 #![cfg(target_os = "linux")]
 

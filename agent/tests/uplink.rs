@@ -1,5 +1,7 @@
 //! The agent against a real gRPC server over mutual TLS: enrolment, reporting, the spool across
 //! outages and restarts, renewal, refusals, and SIGTERM on the real binary.
+// Unix only: the tests set Unix permissions and send signals to the agent.
+#![cfg(unix)]
 
 #[path = "uplink/server.rs"]
 mod server;

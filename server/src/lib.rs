@@ -53,9 +53,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     config.validate()?;
-    if let Ok((limit, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
-        listener::warn_if_too_few_files(&config, limit);
-    }
+    listener::check_open_file_limit(&config);
     // Before anything else starts: an unusable token file is a configuration error.
     let metrics_token = config
         .http

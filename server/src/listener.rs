@@ -129,6 +129,7 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
 
 /// How many files `config` lets the server hold open at once: both listeners full, the
 /// database pool, and some to spare for PKI and configuration files and the runtime's own.
+#[cfg_attr(not(unix), allow(dead_code))] // only Unix has the limit; tested everywhere
 fn files_wanted(config: &crate::Config) -> u64 {
     const SPARE: u64 = 64;
     [
@@ -142,7 +143,19 @@ fn files_wanted(config: &crate::Config) -> u64 {
         + SPARE
 }
 
+/// Warn when the process's open-file limit cannot hold what `config` lets the server open at
+/// once. Windows has no such per-process limit on sockets: nothing to check there.
+pub(crate) fn check_open_file_limit(config: &crate::Config) {
+    #[cfg(unix)]
+    if let Ok((limit, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        warn_if_too_few_files(config, limit);
+    }
+    #[cfg(not(unix))]
+    let _ = config;
+}
+
 /// Warn when `limit` open files cannot hold what `config` lets the server open at once.
+#[cfg(unix)]
 pub(crate) fn warn_if_too_few_files(config: &crate::Config, limit: u64) {
     let wanted = files_wanted(config);
     if limit < wanted {

@@ -66,6 +66,7 @@ fn modules_to_load(config: &ScanConfig) -> Vec<Pkcs11Module> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)] // only the Unix test uses it
     use crate::inventory::TokenFamily;
     use crate::paths::Paths;
 

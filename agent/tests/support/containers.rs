@@ -2,7 +2,6 @@
 //! encoded in the `GostKeyContainerContent` shape of real containers (domain reference §3 and
 //! the dbfun fixtures), and ways to leave out, cut or garble any file.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Key algorithms a header can declare, with the parameters CSP writes beside them.
@@ -122,6 +121,14 @@ impl ContainerSpec {
 #[track_caller]
 pub fn write(dir: &Path, spec: &ContainerSpec) -> PathBuf {
     std::fs::create_dir_all(dir).expect("create container folder");
+    for (file, bytes) in files(spec) {
+        std::fs::write(dir.join(file), bytes).expect("write key file");
+    }
+    dir.to_path_buf()
+}
+
+/// The container's files as `spec` has them: names and contents, left out, cut or garbled.
+pub fn files(spec: &ContainerSpec) -> Vec<(&'static str, Vec<u8>)> {
     let key_length = spec.header.algorithm.key_length();
     let mut files: Vec<(&'static str, Vec<u8>)> = vec![
         ("name.key", name_key(&spec.name, spec.encoding)),
@@ -133,21 +140,18 @@ pub fn write(dir: &Path, spec: &ContainerSpec) -> PathBuf {
         files.push(("primary2.key", primary_key(key_length)));
         files.push(("masks2.key", masks_key(key_length)));
     }
-    for (file, mut bytes) in files {
-        if spec.omit.contains(&file) {
-            continue;
-        }
-        if let Some((_, length)) = spec.truncate.iter().find(|(f, _)| *f == file) {
+    files.retain(|(file, _)| !spec.omit.contains(file));
+    for (file, bytes) in &mut files {
+        if let Some((_, length)) = spec.truncate.iter().find(|(f, _)| f == file) {
             bytes.truncate(*length);
         }
-        if spec.garble.contains(&file) {
-            bytes = random_bytes(bytes.len());
+        if spec.garble.contains(file) {
+            *bytes = random_bytes(bytes.len());
             // Make sure the garbage does not start like a SEQUENCE by chance.
             bytes[0] = 0xff;
         }
-        std::fs::write(dir.join(file), bytes).expect("write key file");
     }
-    dir.to_path_buf()
+    files
 }
 
 /// `name.key`: `SEQUENCE { IA5String name }`, the bytes in the given encoding.
@@ -277,12 +281,9 @@ pub fn oid(dotted: &str) -> Vec<u8> {
     tlv(0x06, &body)
 }
 
-/// Bytes from the kernel's random source.
-#[track_caller]
+/// Random bytes, as key material looks.
 pub fn random_bytes(length: usize) -> Vec<u8> {
     let mut bytes = vec![0; length];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .expect("read /dev/urandom");
+    rand::fill(&mut bytes[..]);
     bytes
 }

@@ -102,6 +102,7 @@ fn identity(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)] // only the tests with symbolic links use it
     use crate::paths::Paths;
 
     #[test]

@@ -281,7 +281,9 @@ mod tests {
             .iter()
             .map(|f| {
                 let relative = f.path.strip_prefix(dir.path()).unwrap_or(&f.path);
-                (relative.display().to_string(), f.owner.clone())
+                // Separators as on Linux, whose layout this is, on every platform.
+                let relative = relative.display().to_string().replace('\\', "/");
+                (relative, f.owner.clone())
             })
             .collect();
         let owner = |s: &str| Some(s.to_owned());
