@@ -1,4 +1,5 @@
-//! CryptoPro key containers on disk: HDIMAGE, flash drives and configured folders.
+//! CryptoPro key containers: on disk (HDIMAGE, flash drives and configured folders) and, on
+//! Windows, in the registry.
 //!
 //! A container is a folder `xxxxxxxx.000` holding `header.key`, `name.key` and one or two
 //! `primary`/`masks` pairs (domain reference §3). Everything reported here is read without the
@@ -20,12 +21,14 @@ mod header;
 mod keys;
 mod name;
 mod read;
+#[cfg(windows)]
+mod registry;
 
 pub use discover::is_container_folder_name;
 pub use header::{Header, MAX_HEADER_FILE, algorithm_name, parse_header};
 pub use keys::{MAX_KEY_FILE, check_masks, check_primary};
 pub use name::{MAX_NAME_FILE, parse_name};
-pub use read::{ContainerRead, read_container};
+pub use read::{ContainerRead, read_container, read_container_values};
 
 /// Why a container file is not what CryptoPro wrote.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +91,22 @@ fn file_sequence<'a>(
     Ok(der::sequence(&outer, what)?)
 }
 
+/// What the registry walk gave: the containers read and what could not be read.
+#[derive(Debug, Default)]
+struct RegistryWalk {
+    containers: Vec<ContainerRead>,
+    errors: Vec<String>,
+}
+
+#[cfg(windows)]
+use registry::registry_containers;
+
+/// Only Windows has a registry.
+#[cfg(not(windows))]
+fn registry_containers() -> RegistryWalk {
+    RegistryWalk::default()
+}
+
 /// The `containers` collector.
 #[derive(Debug)]
 pub struct Containers;
@@ -119,6 +138,13 @@ impl Collector for Containers {
                 continue;
             }
             let read = read_container(&found.path, found.media, found.owner);
+            section.containers.push(read.container);
+            section.certificates.extend(read.certificates);
+            section.errors.extend(read.errors);
+        }
+        let registry = registry_containers();
+        section.errors.extend(registry.errors);
+        for read in registry.containers {
             section.containers.push(read.container);
             section.certificates.extend(read.certificates);
             section.errors.extend(read.errors);

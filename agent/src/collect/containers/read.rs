@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha1::Digest;
 
@@ -26,12 +26,61 @@ pub struct ContainerRead {
     pub errors: Vec<String>,
 }
 
+/// Where one of a container's files is kept.
+#[derive(Clone, Debug)]
+pub(crate) enum Stored {
+    /// A file in the container folder, read when needed.
+    File(PathBuf),
+    /// A value already read (a binary value of a registry container's key).
+    Bytes(Vec<u8>),
+}
+
 /// Read the container folder at `path`. Never fails: what cannot be read is reported in the
 /// container's `damaged_files` (and, for an unlistable folder, in `errors`).
 pub fn read_container(path: &Path, media: Media, owner: Option<String>) -> ContainerRead {
-    let mut container = Container {
+    let location = path.display().to_string();
+    match list(path) {
+        Ok(files) => read_stored(location, media, owner, &files),
+        Err(error) => {
+            let folder = path
+                .file_name()
+                .map_or_else(|| location.clone(), |n| n.to_string_lossy().into_owned());
+            let errors = vec![format!("cannot list container {location}: {error}")];
+            let mut container = empty(location, media, owner);
+            container.damaged_files.push(DamagedFile {
+                file: folder,
+                reason: format!("cannot list the container folder: {error}"),
+            });
+            ContainerRead {
+                container,
+                certificates: Vec::new(),
+                errors,
+            }
+        }
+    }
+}
+
+/// Read a container whose files are values already in memory, by name (the registry reader's
+/// binary values `header.key`, `name.key`, …); `location` names where they were found.
+/// Names are matched without regard to case, as CSP does.
+pub fn read_container_values(
+    location: String,
+    media: Media,
+    owner: Option<String>,
+    values: impl IntoIterator<Item = (String, Vec<u8>)>,
+) -> ContainerRead {
+    let files = values
+        .into_iter()
+        .map(|(name, bytes)| (name.to_lowercase(), Stored::Bytes(bytes)))
+        .filter(|(name, _)| name.ends_with(".key"))
+        .collect();
+    read_stored(location, media, owner, &files)
+}
+
+fn empty(location: String, media: Media, owner: Option<String>) -> Container {
+    Container {
         name: None,
-        path: path.display().to_string(),
+        path: location,
         media,
         owner,
         complete: false,
@@ -43,43 +92,27 @@ pub fn read_container(path: &Path, media: Media, owner: Option<String>) -> Conta
         certificate_sha1: None,
         private_key_not_before: None,
         private_key_not_after: None,
-    };
-    let files = match list(path) {
-        Ok(files) => files,
-        Err(error) => {
-            let folder = path.file_name().map_or_else(
-                || container.path.clone(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            container.damaged_files.push(DamagedFile {
-                file: folder,
-                reason: format!("cannot list the container folder: {error}"),
-            });
-            let errors = vec![format!("cannot list container {}: {error}", container.path)];
-            return ContainerRead {
-                container,
-                certificates: Vec::new(),
-                errors,
-            };
-        }
-    };
+    }
+}
 
+fn read_stored(
+    location: String,
+    media: Media,
+    owner: Option<String>,
+    files: &BTreeMap<String, Stored>,
+) -> ContainerRead {
+    let mut container = empty(location, media, owner);
     let mut certificates = Vec::new();
     let present = |wanted: &str| files.contains_key(wanted);
     container.missing_files = missing_files(present);
 
-    if let Some(bytes) = load(&files, NAME, MAX_NAME_FILE, &mut container.damaged_files) {
+    if let Some(bytes) = load(files, NAME, MAX_NAME_FILE, &mut container.damaged_files) {
         match name::parse_name(&bytes) {
             Ok(name) => container.name = Some(name),
             Err(error) => damaged(&mut container.damaged_files, NAME, &error),
         }
     }
-    if let Some(bytes) = load(
-        &files,
-        HEADER,
-        MAX_HEADER_FILE,
-        &mut container.damaged_files,
-    ) {
+    if let Some(bytes) = load(files, HEADER, MAX_HEADER_FILE, &mut container.damaged_files) {
         match header::parse_header(&bytes) {
             Ok(parsed) => apply_header(&mut container, parsed, &mut certificates),
             Err(error) => damaged(&mut container.damaged_files, HEADER, &error),
@@ -95,7 +128,7 @@ pub fn read_container(path: &Path, media: Media, owner: Option<String>) -> Conta
             ),
             (masks, keys::check_masks),
         ] {
-            if let Some(bytes) = load(&files, file, MAX_KEY_FILE, &mut container.damaged_files) {
+            if let Some(bytes) = load(files, file, MAX_KEY_FILE, &mut container.damaged_files) {
                 if let Err(error) = check(&bytes) {
                     damaged(&mut container.damaged_files, file, &error);
                     pair_ok = false;
@@ -186,13 +219,13 @@ fn damaged(list: &mut Vec<DamagedFile>, file: &str, error: &FormatError) {
 
 /// The container's files by lower-case name. Copies made on Windows FAT media can carry
 /// upper-case names, which CSP accepts.
-fn list(path: &Path) -> std::io::Result<BTreeMap<String, std::path::PathBuf>> {
+fn list(path: &Path) -> std::io::Result<BTreeMap<String, Stored>> {
     let mut files = BTreeMap::new();
     for entry in fs::read_dir(path)?.take(super::discover::MAX_ENTRIES) {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().to_lowercase();
         if name.ends_with(".key") {
-            files.insert(name, entry.path());
+            files.insert(name, Stored::File(entry.path()));
         }
     }
     Ok(files)
@@ -201,12 +234,17 @@ fn list(path: &Path) -> std::io::Result<BTreeMap<String, std::path::PathBuf>> {
 /// Read `file` from the listing, at most `limit + 1` bytes so the parser can see it is too
 /// large without the whole file being read. A read failure is recorded as damage.
 fn load(
-    files: &BTreeMap<String, std::path::PathBuf>,
+    files: &BTreeMap<String, Stored>,
     file: &str,
     limit: usize,
     damaged_files: &mut Vec<DamagedFile>,
 ) -> Option<Vec<u8>> {
-    let path = files.get(file)?;
+    let path = match files.get(file)? {
+        Stored::File(path) => path,
+        Stored::Bytes(bytes) => {
+            return Some(bytes[..bytes.len().min(limit.saturating_add(1))].to_vec());
+        }
+    };
     let result = fs::metadata(path).and_then(|meta| {
         if !meta.is_file() {
             return Err(std::io::Error::other("not a regular file"));
