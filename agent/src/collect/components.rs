@@ -1,9 +1,9 @@
 //! Installed software and devices that decide whether signing works: CryptoPro CSP and its
 //! licence, tokens on the USB bus, PKCS#11 modules, vendor middleware and the CCID driver.
 //!
-//! Everything is looked up under `config.paths`, so the collector runs unchanged against a
-//! prepared tree. The smart-card service state belongs to the readers collector, which talks to
-//! the service.
+//! On Linux everything is looked up under `config.paths`, so the collector runs unchanged
+//! against a prepared tree; on Windows CryptoPro is read from the registry. The smart-card
+//! service state belongs to the readers collector, which talks to the service.
 
 use std::time::Duration;
 
@@ -12,9 +12,20 @@ use crate::config::ScanConfig;
 
 mod cryptopro;
 mod license;
+#[cfg(not(windows))]
 mod middleware;
 pub mod modules;
+#[cfg(not(windows))]
 mod usb;
+
+// What is installed is looked up the way each system keeps it: files and programs on Linux,
+// the registry on Windows.
+#[cfg(not(windows))]
+#[path = "components/unix.rs"]
+mod platform;
+#[cfg(windows)]
+#[path = "components/windows.rs"]
+mod platform;
 
 /// Longest any one vendor program may run.
 const PROGRAM_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,29 +41,7 @@ impl Collector for ComponentsCollector {
 
     fn collect(&self, config: &ScanConfig) -> Result<Section, CollectError> {
         let mut section = Section::default();
-        let paths = &config.paths;
-        let components = &mut section.components;
-
-        let devices = paths.sys().join("bus/usb/devices");
-        match usb::usb_tokens(&devices) {
-            Ok(tokens) => components.usb_tokens = tokens,
-            Err(error) => section.errors.push(format!(
-                "cannot list USB devices in {}: {error}",
-                devices.display()
-            )),
-        }
-
-        components.cryptopro = cryptopro::cryptopro(
-            paths,
-            program_timeout(config),
-            config.now,
-            &mut section.errors,
-        );
-        components.ccid_driver = middleware::ccid_driver(paths).map(|p| p.display().to_string());
-        components.middleware = middleware::middleware(paths);
-        // A configured module that does not exist is reported by the tokens collector, which
-        // is the one that tries to load it.
-        components.pkcs11_modules = modules::find_modules(config);
+        platform::collect(config, &mut section);
         Ok(section)
     }
 }

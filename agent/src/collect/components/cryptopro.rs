@@ -1,77 +1,40 @@
 //! CryptoPro CSP: installed or not, which version, and its licence.
 //!
-//! Version and build come from CSP's own banner (`csptest -enum -info`) when it runs, else from
-//! `/etc/opt/cprocsp/release`. The licence comes from `cpconfig -license -view`. Program paths
-//! follow the install layout in domain reference §1.1.
+//! What CSP's banner (`csptest -enum -info`), its Linux `release` file and Windows Installer's
+//! record of it say; reading them is each platform's (`unix.rs`, `windows.rs`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
-use super::license::parse_license;
+use super::license::license_from_serial;
 use crate::collect::program::{self, Output, RunError};
 use crate::inventory::CryptoPro;
-use crate::paths::Paths;
 
-/// Architecture folders CSP installs programs under: `amd64` and `ia32` are seen; `aarch64`
-/// is a guess for ARM builds.
-const ARCH_DIRS: &[&str] = &["amd64", "ia32", "aarch64"];
-
-/// What CSP's tools and files say about it, with what could not be read in `errors`.
-pub(crate) fn cryptopro(
-    paths: &Paths,
-    timeout: Duration,
-    now: DateTime<Utc>,
-    errors: &mut Vec<String>,
-) -> Option<CryptoPro> {
-    let opt = paths.cprocsp_opt();
-    let etc = paths.cprocsp_etc();
-    if !opt.exists() && !etc.exists() {
-        return None;
-    }
-    let mut csp = CryptoPro {
+/// CryptoPro CSP as Windows Installer registered it (domain reference §2.2): `DisplayVersion`
+/// (`5.0.12455`) and `ProductID`, which holds the licence serial; only the serial's first group
+/// is kept. The registry has no end date for the licence, so none is reported.
+#[cfg_attr(not(windows), allow(dead_code))] // read on Windows, tested everywhere
+pub(crate) fn from_install_properties(
+    display_version: Option<&str>,
+    product_id: Option<&str>,
+) -> CryptoPro {
+    let (version, build) = display_version
+        .map(str::trim)
+        .filter(|v| is_version(v))
+        .map(version_and_build)
+        .unzip();
+    CryptoPro {
         installed: true,
-        ..CryptoPro::default()
-    };
-
-    if let Ok(text) = std::fs::read_to_string(etc.join("release")) {
-        if let Some((version, build)) = parse_release(&text) {
-            csp.version = Some(version);
-            csp.build = build;
-        }
+        version,
+        build: build.flatten(),
+        license: product_id.and_then(license_from_serial),
     }
-
-    if let Some(csptest) = program(&opt, "bin", "csptest") {
-        let what = "csptest -enum -info";
-        match run(&csptest, &["-enum", "-info"], timeout) {
-            Ok(output) => match parse_banner(&output.text()) {
-                Some((version, build)) => {
-                    csp.version = Some(version);
-                    csp.build = build.or(csp.build);
-                }
-                None => errors.push(unrecognised(what, &output)),
-            },
-            Err(error) => errors.push(format!("{what}: {error}")),
-        }
-    }
-
-    if let Some(cpconfig) = program(&opt, "sbin", "cpconfig") {
-        let what = "cpconfig -license -view";
-        match run(&cpconfig, &["-license", "-view"], timeout) {
-            Ok(output) => match parse_license(&output.text(), now) {
-                Some(license) => csp.license = Some(license),
-                None => errors.push(unrecognised(what, &output)),
-            },
-            Err(error) => errors.push(format!("{what}: {error}")),
-        }
-    }
-    Some(csp)
 }
 
 /// Version (`5.0`) and build (`5.0.12455`) from the `release` file: the last version-shaped
 /// word in it (what public scripts read; the file's exact layout is unconfirmed).
+#[cfg_attr(windows, allow(dead_code))] // Windows has no release file
 pub(crate) fn parse_release(text: &str) -> Option<(String, Option<String>)> {
     let word = text
         .split_whitespace()
@@ -121,23 +84,15 @@ fn is_version(word: &str) -> bool {
             .all(|p| !p.is_empty() && p.len() <= 6 && p.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// `<opt>/<bin|sbin>/<arch>/<name>` when installed.
-fn program(opt: &Path, folder: &str, name: &str) -> Option<PathBuf> {
-    ARCH_DIRS
-        .iter()
-        .map(|arch| opt.join(folder).join(arch).join(name))
-        .find(|p| p.is_file())
-}
-
 /// Run a CSP tool in the C locale: the tools localise their labels to the process locale
 /// (certmgr is seen doing so), and the parsers are built on the English ones.
-fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<Output, RunError> {
+pub(super) fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<Output, RunError> {
     let mut command = Command::new(path);
     command.args(args).env("LC_ALL", "C");
     program::run(command, timeout)
 }
 
-fn unrecognised(what: &str, output: &Output) -> String {
+pub(super) fn unrecognised(what: &str, output: &Output) -> String {
     let text = output.text();
     let first = text
         .lines()
@@ -162,6 +117,28 @@ mod tests {
         assert_eq!(parse_banner(text), pair("5.0", Some("5.0.12455")));
         let old = "CSP (Type:75) v4.0.9971 KC1 Release Ver:4.0.9963 OS:Linux CPU:AMD64 FastCode:READY:AVX.";
         assert_eq!(parse_banner(old), pair("4.0", Some("4.0.9963")));
+    }
+
+    #[test]
+    fn windows_install_properties_give_version_build_and_serial_prefix() {
+        let csp = from_install_properties(Some("5.0.12455"), Some("5050N-A0000-01234-ABCDE-FGHIJ"));
+        assert!(csp.installed);
+        assert_eq!(csp.version.as_deref(), Some("5.0"));
+        assert_eq!(csp.build.as_deref(), Some("5.0.12455"));
+        let license = csp.license.expect("licence from the serial");
+        assert_eq!(license.serial_prefix.as_deref(), Some("5050N"));
+        assert_eq!(license.for_version.as_deref(), Some("5.0"));
+        assert_eq!(license.expires, None);
+        assert!(
+            !format!("{license:?}").contains("FGHIJ"),
+            "the serial is never kept whole"
+        );
+
+        let bare = from_install_properties(Some("not a version"), Some("n/a"));
+        assert!(bare.installed);
+        assert_eq!((bare.version, bare.build, bare.license), (None, None, None));
+        let short = from_install_properties(Some("4.0"), None);
+        assert_eq!((short.version.as_deref(), short.build), (Some("4.0"), None));
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! error line when the licence is missing or broken. The exact wording per CSP version is not
 //! confirmed, so the parser is lenient about layout and reports only what it recognised. The
 //! serial is never kept whole: it is worth money. Only its first group is.
+//!
+//! Windows has no `cpconfig` program, only the serial in the registry ([`license_from_serial`]);
+//! both readings are tested on every platform.
+#![cfg_attr(windows, allow(dead_code))]
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -49,10 +53,7 @@ pub(crate) fn parse_license(text: &str, now: DateTime<Utc>) -> Option<License> {
                 value
             };
             if let Some(prefix) = serial_prefix(serial) {
-                license.for_version = SERIAL_VERSIONS
-                    .iter()
-                    .find(|(start, _)| prefix.starts_with(start))
-                    .map(|(_, version)| (*version).to_owned());
+                license.for_version = serial_version(&prefix);
                 license.serial_prefix = Some(prefix);
                 recognised = true;
             }
@@ -95,6 +96,26 @@ fn labelled<'a>(line: &'a str, labels: &[&str]) -> Option<&'a str> {
     let (label, value) = line.split_once(':')?;
     let label = label.trim().to_lowercase();
     labels.iter().any(|l| label == *l).then(|| value.trim())
+}
+
+/// A licence known only by its serial (Windows keeps the serial in the registry, without the
+/// end date): its first group and the CSP version it is for; `None` when `serial` is not shaped
+/// like one.
+#[cfg_attr(not(windows), allow(dead_code))] // read on Windows, tested everywhere
+pub(crate) fn license_from_serial(serial: &str) -> Option<License> {
+    let prefix = serial_prefix(serial)?;
+    Some(License {
+        for_version: serial_version(&prefix),
+        serial_prefix: Some(prefix),
+        ..License::default()
+    })
+}
+
+fn serial_version(prefix: &str) -> Option<String> {
+    SERIAL_VERSIONS
+        .iter()
+        .find(|(start, _)| prefix.starts_with(start))
+        .map(|(_, version)| (*version).to_owned())
 }
 
 /// First group of a licence serial (`5050N-…` or `5050N…` → `5050N`), or `None` when `text`

@@ -1,0 +1,90 @@
+//! Components on Windows: CryptoPro CSP as Windows Installer registered it, with the build
+//! from its own `csptest.exe` when that runs.
+//!
+//! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI), vendor middleware
+//! (the Uninstall keys), CSP settings such as `ControlKeyTimeValidity`.
+
+use std::path::Path;
+
+use windows_registry::{Key, LOCAL_MACHINE};
+
+use super::cryptopro::{from_install_properties, parse_banner, run, unrecognised};
+use super::{modules, program_timeout};
+use crate::collect::Section;
+use crate::config::ScanConfig;
+use crate::inventory::CryptoPro;
+
+/// Products Windows Installer installed for the machine.
+const PRODUCTS: &str =
+    r"SOFTWARE\Microsoft\Windows\CurrentVersion\Installer\UserData\S-1-5-18\Products";
+/// Packed product codes of CSP releases (domain reference §2.2), newest first.
+const CSP_PRODUCTS: [&str; 4] = [
+    "08F19F05793DC7340B8C2621D83E5BE5",
+    "7AB5E7046046FB044ACD63458B5F481C",
+    "68A52D936E5ACF24C9F8FE4A1C830BC8",
+    "05480A45343B0B0429E4860F13549069",
+];
+/// How CSP names itself in `DisplayName`, for a release whose product code is not listed.
+const CSP_NAMES: [&str; 3] = ["КриптоПро CSP", "CryptoPro CSP", "Crypto-Pro CSP"];
+
+pub(super) fn collect(config: &ScanConfig, section: &mut Section) {
+    section.components.cryptopro = cryptopro(config, &mut section.errors);
+    // Modules named in the configuration; vendor folders are a Linux layout.
+    section.components.pkcs11_modules = modules::find_modules(config);
+}
+
+fn cryptopro(config: &ScanConfig, errors: &mut Vec<String>) -> Option<CryptoPro> {
+    let products = match LOCAL_MACHINE.options().read().open(PRODUCTS) {
+        Ok(products) => products,
+        Err(error) => {
+            errors.push(format!(r"cannot open HKLM\{PRODUCTS}: {}", error.message()));
+            return None;
+        }
+    };
+    let install = csp_install_properties(&products)?;
+    let text = |name: &str| install.get_string(name).ok();
+    let mut csp = from_install_properties(
+        text("DisplayVersion").as_deref(),
+        text("ProductID").as_deref(),
+    );
+    if let Some(location) = text("InstallLocation") {
+        let csptest = Path::new(&location).join("csptest.exe");
+        if csptest.is_file() {
+            let what = "csptest.exe -enum -info";
+            match run(&csptest, &["-enum", "-info"], program_timeout(config)) {
+                Ok(output) => match parse_banner(&output.text()) {
+                    Some((version, build)) => {
+                        csp.version = Some(version);
+                        csp.build = build.or(csp.build);
+                    }
+                    None => errors.push(unrecognised(what, &output)),
+                },
+                Err(error) => errors.push(format!("{what}: {error}")),
+            }
+        }
+    }
+    Some(csp)
+}
+
+/// `InstallProperties` of the installed CSP: a known product code first, else the first
+/// product that names itself CSP.
+fn csp_install_properties(products: &Key) -> Option<Key> {
+    let install = |code: &str| {
+        products
+            .options()
+            .read()
+            .open(format!(r"{code}\InstallProperties"))
+            .ok()
+    };
+    if let Some(found) = CSP_PRODUCTS.iter().find_map(|code| install(code)) {
+        return Some(found);
+    }
+    products.keys().ok()?.find_map(|code| {
+        let properties = install(&code)?;
+        let name = properties.get_string("DisplayName").ok()?;
+        CSP_NAMES
+            .iter()
+            .any(|csp| name.contains(csp))
+            .then_some(properties)
+    })
+}

@@ -1,0 +1,187 @@
+//! Containers of CryptoPro's registry reader, found by the real `containers` collector in the
+//! real registry (Wine's, when these tests run on Linux through `scripts/windows-check`): the
+//! test writes the six values of each container where CSP keeps them and reads the scan back.
+#![cfg(windows)]
+
+mod support;
+
+use support::containers::{self as build, ContainerSpec, HeaderSpec, KeyAlgorithm};
+use tokenwatch_agent::ScanConfig;
+use tokenwatch_agent::collect::Collector;
+use tokenwatch_agent::collect::components::ComponentsCollector;
+use tokenwatch_agent::collect::containers::Containers;
+use tokenwatch_agent::inventory::{Container, Media};
+use tokenwatch_agent::paths::Paths;
+use windows_registry::{CURRENT_USER, LOCAL_MACHINE, Type};
+
+/// A GOST R 34.10-2012 256 certificate issued by the OpenSSL gost engine, checked in.
+const CERTIFICATE: &[u8] =
+    include_bytes!("../src/collect/certificates/testdata/person-2012-256.der");
+
+/// Keys this test wrote, removed when it ends however it ends.
+struct Written(Vec<(&'static windows_registry::Key, String)>);
+
+impl Written {
+    #[track_caller]
+    fn container(
+        &mut self,
+        hive: &'static windows_registry::Key,
+        path: String,
+        spec: &ContainerSpec,
+    ) {
+        let key = hive.create(&path).expect("create the container's key");
+        for (file, bytes) in build::files(spec) {
+            key.set_bytes(file, Type::Bytes, &bytes)
+                .expect("write a value");
+        }
+        self.0.push((hive, path));
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        for (hive, path) in &self.0 {
+            let _ = hive.remove_tree(path);
+        }
+    }
+}
+
+fn spec(name: &str) -> ContainerSpec {
+    let mut header = HeaderSpec::new(KeyAlgorithm::Gost2012_256, false);
+    header.certificate = Some(CERTIFICATE.to_vec());
+    ContainerSpec::new(name, header)
+}
+
+fn find<'a>(containers: &'a [Container], path: &str) -> &'a Container {
+    containers
+        .iter()
+        .find(|c| c.path == path)
+        .unwrap_or_else(|| {
+            panic!(
+                "{path} not among {:#?}",
+                containers.iter().map(|c| &c.path).collect::<Vec<_>>()
+            )
+        })
+}
+
+#[test]
+fn registry_containers_of_users_the_machine_and_the_virtual_store_are_found() {
+    let unique = rand::random::<u32>();
+    let sid = format!("S-1-5-21-4242-{unique}-1001");
+    let mut written = Written(Vec::new());
+
+    let per_user_32 =
+        format!(r"SOFTWARE\WOW6432Node\Crypto Pro\Settings\Users\{sid}\Keys\user32-{unique}");
+    written.container(
+        LOCAL_MACHINE,
+        per_user_32.clone(),
+        &spec(&format!("user32-{unique}")),
+    );
+
+    let per_user_64 = format!(r"SOFTWARE\Crypto Pro\Settings\Users\{sid}\Keys\cut-{unique}");
+    let mut cut = spec(&format!("cut-{unique}"));
+    cut.truncate = vec![("header.key", 40)];
+    written.container(LOCAL_MACHINE, per_user_64.clone(), &cut);
+
+    let machine = format!(r"SOFTWARE\Crypto Pro\Settings\Keys\machine-{unique}");
+    let mut no_masks = spec(&format!("machine-{unique}"));
+    no_masks.omit = vec!["masks.key", "masks2.key"];
+    written.container(LOCAL_MACHINE, machine.clone(), &no_masks);
+
+    let virtualised = format!(
+        r"Software\Classes\VirtualStore\MACHINE\SOFTWARE\WOW6432Node\Crypto Pro\Settings\Users\{sid}\Keys\virtual-{unique}"
+    );
+    written.container(
+        CURRENT_USER,
+        virtualised,
+        &spec(&format!("virtual-{unique}")),
+    );
+
+    // No disk locations: an empty root.
+    let root = tempfile::tempdir().expect("tempdir");
+    let section = Containers
+        .collect(&ScanConfig::new(Paths::new(root.path())))
+        .expect("the collector runs");
+    assert!(section.errors.is_empty(), "{:?}", section.errors);
+
+    let user32 = find(&section.containers, &format!(r"HKLM\{per_user_32}"));
+    assert_eq!(user32.media, Media::Registry);
+    assert_eq!(user32.owner.as_deref(), Some(sid.as_str()));
+    assert_eq!(
+        user32.name.as_deref(),
+        Some(format!("user32-{unique}").as_str())
+    );
+    assert!(user32.complete, "{user32:#?}");
+    let certificate = section
+        .certificates
+        .iter()
+        .find(|c| c.sources.iter().any(|s| s.location == user32.path))
+        .expect("the embedded certificate, with the registry key as its source");
+    assert_eq!(
+        user32.certificate_sha1.as_deref(),
+        Some(certificate.sha1.as_str())
+    );
+
+    let cut = find(&section.containers, &format!(r"HKLM\{per_user_64}"));
+    assert!(!cut.complete);
+    assert_eq!(cut.owner.as_deref(), Some(sid.as_str()));
+    assert_eq!(
+        cut.damaged_files
+            .iter()
+            .map(|d| d.file.as_str())
+            .collect::<Vec<_>>(),
+        vec!["header.key"]
+    );
+
+    let machine = find(&section.containers, &format!(r"HKLM\{machine}"));
+    assert!(!machine.complete);
+    assert_eq!(machine.owner, None);
+    assert_eq!(machine.missing_files, vec!["masks.key", "masks2.key"]);
+
+    let virtual_copy = section
+        .containers
+        .iter()
+        .find(|c| {
+            c.path.starts_with(r"HKU\") && c.path.ends_with(&format!(r"\Keys\virtual-{unique}"))
+        })
+        .expect("the virtualised container, through the user's loaded hive");
+    assert!(virtual_copy.complete, "{virtual_copy:#?}");
+    assert_eq!(virtual_copy.owner.as_deref(), Some(sid.as_str()));
+}
+
+#[test]
+fn cryptopro_csp_is_read_from_its_windows_installer_record() {
+    let install = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Installer\UserData\S-1-5-18\Products\08F19F05793DC7340B8C2621D83E5BE5";
+    let mut written = Written(Vec::new());
+    let key = LOCAL_MACHINE
+        .create(format!(r"{install}\InstallProperties"))
+        .expect("create InstallProperties");
+    written.0.push((LOCAL_MACHINE, install.to_owned()));
+    key.set_string("DisplayName", "КриптоПро CSP")
+        .expect("value");
+    key.set_string("DisplayVersion", "5.0.13000")
+        .expect("value");
+    key.set_string("ProductID", "5050N-X0000-KLMNO-PQRST-UVWXY")
+        .expect("value");
+    // An install folder without csptest.exe: the version comes from the registry alone.
+    let folder = tempfile::tempdir().expect("tempdir");
+    key.set_string("InstallLocation", folder.path().display().to_string())
+        .expect("value");
+
+    let root = tempfile::tempdir().expect("tempdir");
+    let section = ComponentsCollector
+        .collect(&ScanConfig::new(Paths::new(root.path())))
+        .expect("the collector runs");
+    assert!(section.errors.is_empty(), "{:?}", section.errors);
+    let csp = section.components.cryptopro.expect("CSP found");
+    assert!(csp.installed);
+    assert_eq!(csp.version.as_deref(), Some("5.0"));
+    assert_eq!(csp.build.as_deref(), Some("5.0.13000"));
+    let license = csp.license.expect("licence");
+    assert_eq!(license.serial_prefix.as_deref(), Some("5050N"));
+    assert_eq!(license.for_version.as_deref(), Some("5.0"));
+    assert!(
+        !format!("{license:?}").contains("UVWXY"),
+        "the serial is never kept whole"
+    );
+}
