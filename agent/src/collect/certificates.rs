@@ -1,7 +1,7 @@
 //! Certificates from files, folders and the CryptoPro stores, summarised GOST-aware.
 //!
-//! Files give the DER, so they carry every field. The CryptoPro stores are read through
-//! `certmgr`, which prints a summary only: a store entry whose certificate is also in a file, a
+//! Files give the DER, so they carry every field, and so do Windows' stores. The CryptoPro
+//! stores on Linux are read through `certmgr`, which prints a summary only: a store entry whose certificate is also in a file, a
 //! container or on a token is folded into that DER-backed copy (which gains the store as a
 //! source), so the inventory lists it once.
 
@@ -19,8 +19,19 @@ mod files;
 mod names;
 mod oids;
 mod pem;
+pub mod serialized;
+#[cfg(not(windows))]
 mod store;
 pub mod summary;
+
+// The system's certificate stores: CryptoPro's, listed by certmgr, on Linux; Windows' own, read
+// from the registry and the profiles, on Windows. `collect` says whether the host has any.
+#[cfg(not(windows))]
+#[path = "certificates/unix.rs"]
+mod system_stores;
+#[cfg(windows)]
+#[path = "certificates/windows.rs"]
+mod system_stores;
 
 pub use certmgr::{CertmgrEntry, CertmgrError, parse_certmgr_list};
 pub use file::{MAX_FILE_SIZE, parse_certificate_file};
@@ -37,25 +48,15 @@ impl Collector for Certificates {
 
     fn collect(&self, config: &ScanConfig) -> Result<Section, CollectError> {
         let started = Instant::now();
-        let certmgr = store::certmgr(&config.paths);
-        let has_certmgr = certmgr.is_file();
-        if config.cert_paths.is_empty() && !has_certmgr {
-            return Ok(Section {
-                skipped: true,
-                ..Section::default()
-            });
-        }
         let mut section = Section::default();
         files::collect(&config.cert_paths, &mut section);
-        if has_certmgr {
-            // Leave a quarter of the collector's time for the rest, so a hanging certmgr is
-            // reported by this collector rather than the whole collector timing out.
-            let deadline = started + config.collector_timeout * 3 / 4;
-            let (listed, errors) = store::collect(&certmgr, deadline);
-            section.certificates.extend(listed);
-            section.certificates = fold_store_copies(std::mem::take(&mut section.certificates));
-            section.errors.extend(errors);
-        }
+        // Leave a quarter of the collector's time for the rest, so a hanging certmgr or a
+        // terminal server's thousands of profiles are reported by this collector rather than
+        // the whole collector timing out.
+        let deadline = started + config.collector_timeout * 3 / 4;
+        let stores = system_stores::collect(config, deadline, &mut section);
+        section.certificates = fold_store_copies(std::mem::take(&mut section.certificates));
+        section.skipped = config.cert_paths.is_empty() && !stores;
         Ok(section)
     }
 }

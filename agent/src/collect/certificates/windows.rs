@@ -1,0 +1,221 @@
+//! Windows' own certificate stores, where CryptoPro installs certificates ("install into the
+//! Personal store"), read without CryptoAPI and without loading anyone's registry hive:
+//!
+//! - the machine's `MY`, `CA` and `ROOT` (`HKLM\SOFTWARE\Microsoft\SystemCertificates`);
+//! - the same stores of every loaded user hive (`HKU\<SID>\Software\Microsoft\SystemCertificates`);
+//! - the Personal store of every profile on disk, signed in or not
+//!   (`<profile>\AppData\Roaming\Microsoft\SystemCertificates\My\Certificates`), profiles taken
+//!   from the ProfileList. On a terminal server with thousands of profiles this is bounded by
+//!   the collector's deadline; profiles left are reported as not read.
+//!
+//! Each certificate is one serialized store element ([`certificate_from_serialized`]).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use windows_registry::{Key, LOCAL_MACHINE, USERS};
+
+use super::serialized::{MAX_SERIALIZED, certificate_from_serialized};
+use super::summary::summarize;
+use crate::collect::Section;
+use crate::config::ScanConfig;
+use crate::findings::{Code, Finding};
+use crate::inventory::{CertificateSource, SourceKind};
+
+const MACHINE_STORES: &str = r"SOFTWARE\Microsoft\SystemCertificates";
+const USER_STORES: &str = r"Software\Microsoft\SystemCertificates";
+/// The personal store, then the stores where issuers live (so chains can be checked).
+const STORES: [&str; 3] = ["MY", "CA", "ROOT"];
+const PROFILE_LIST: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList";
+/// A profile's Personal store on disk.
+const PROFILE_PERSONAL: &str = r"AppData\Roaming\Microsoft\SystemCertificates\My\Certificates";
+/// Certificates read from one store at most: a store is a few dozen in practice.
+const MAX_PER_STORE: usize = 5000;
+/// `HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)`: the key is not there, which is not an error.
+#[allow(clippy::cast_possible_wrap)] // an HRESULT is the same 32 bits read as signed
+const NOT_FOUND: i32 = 0x8007_0002_u32 as i32;
+
+/// Read every store into `section` until `deadline`. Windows always has stores: returns true.
+pub(super) fn collect(_config: &ScanConfig, deadline: Instant, section: &mut Section) -> bool {
+    for store in STORES {
+        let path = format!(r"{MACHINE_STORES}\{store}");
+        registry_store(LOCAL_MACHINE, "HKLM", &path, section);
+    }
+    for hive in subkeys(USERS, "HKU", section) {
+        // `_Classes` keys are the same hive's classes seen a second time.
+        if hive.ends_with("_Classes") {
+            continue;
+        }
+        for store in STORES {
+            let path = format!(r"{hive}\{USER_STORES}\{store}");
+            registry_store(USERS, "HKU", &path, section);
+        }
+    }
+    profiles(deadline, section);
+    true
+}
+
+/// `…\<store>\Certificates\<SHA-1>` keys, each with the element in its `Blob` value.
+fn registry_store(hive: &Key, hive_name: &str, path: &str, section: &mut Section) {
+    let location = format!(r"{hive_name}\{path}");
+    let Some(certificates) = open(hive, &format!(r"{path}\Certificates"), &location, section)
+    else {
+        return;
+    };
+    for thumbprint in subkeys(&certificates, &location, section)
+        .into_iter()
+        .take(MAX_PER_STORE)
+    {
+        let entry = format!(r"{location}\Certificates\{thumbprint}");
+        let blob = certificates
+            .options()
+            .read()
+            .open(&thumbprint)
+            .and_then(|key| key.get_value("Blob"));
+        match blob {
+            Ok(blob) => add(&blob, &location, &entry, section),
+            Err(error) => unparsable(&entry, &error.message(), section),
+        }
+    }
+}
+
+/// Every profile's Personal store on disk, until `deadline`.
+fn profiles(deadline: Instant, section: &mut Section) {
+    let Some(list) = open(
+        LOCAL_MACHINE,
+        PROFILE_LIST,
+        &format!(r"HKLM\{PROFILE_LIST}"),
+        section,
+    ) else {
+        return;
+    };
+    let sids = subkeys(&list, &format!(r"HKLM\{PROFILE_LIST}"), section);
+    for (index, sid) in sids.iter().enumerate() {
+        if Instant::now() >= deadline {
+            section.errors.push(format!(
+                "{} of {} profiles' Personal stores not read: no time left",
+                sids.len() - index,
+                sids.len()
+            ));
+            return;
+        }
+        let Ok(image) = list
+            .options()
+            .read()
+            .open(sid)
+            .and_then(|key| key.get_string("ProfileImagePath"))
+        else {
+            continue;
+        };
+        let folder = PathBuf::from(expand_environment(&image)).join(PROFILE_PERSONAL);
+        profile_store(&folder, section);
+    }
+}
+
+fn profile_store(folder: &Path, section: &mut Section) {
+    let entries = match fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
+        Err(error) => {
+            let location = folder.display().to_string();
+            section
+                .errors
+                .push(format!("cannot list {location}: {error}"));
+            return;
+        }
+    };
+    let location = folder.display().to_string();
+    for entry in entries.take(MAX_PER_STORE) {
+        let path = match entry {
+            Ok(entry) => entry.path(),
+            Err(error) => {
+                section
+                    .errors
+                    .push(format!("cannot list {location}: {error}"));
+                return;
+            }
+        };
+        let mut bytes = Vec::new();
+        let read = fs::File::open(&path).and_then(|file| {
+            file.take(u64::try_from(MAX_SERIALIZED).unwrap_or(u64::MAX) + 1)
+                .read_to_end(&mut bytes)
+        });
+        let entry = path.display().to_string();
+        match read {
+            Ok(_) => add(&bytes, &location, &entry, section),
+            Err(error) => unparsable(&entry, &error.to_string(), section),
+        }
+    }
+}
+
+/// Summarise the certificate in one serialized element; `store` is the source's location.
+fn add(element: &[u8], store: &str, entry: &str, section: &mut Section) {
+    let der = match certificate_from_serialized(element) {
+        Ok(der) => der,
+        Err(error) => return unparsable(entry, &error.to_string(), section),
+    };
+    let source = CertificateSource {
+        kind: SourceKind::CryptoproStore,
+        location: store.to_owned(),
+    };
+    match summarize(der, source) {
+        Ok(certificate) => section.certificates.push(certificate),
+        Err(error) => unparsable(entry, &error.to_string(), section),
+    }
+}
+
+fn unparsable(entry: &str, reason: &str, section: &mut Section) {
+    section.findings.push(Finding::new(
+        Code::FileUnparsable,
+        entry.to_owned(),
+        format!("The certificate store entry {entry} cannot be read: {reason}."),
+    ));
+}
+
+fn open(parent: &Key, path: &str, location: &str, section: &mut Section) -> Option<Key> {
+    match parent.options().read().open(path) {
+        Ok(key) => Some(key),
+        Err(error) if error.code().0 == NOT_FOUND => None,
+        Err(error) => {
+            section
+                .errors
+                .push(format!("cannot open {location}: {}", error.message()));
+            None
+        }
+    }
+}
+
+fn subkeys(key: &Key, location: &str, section: &mut Section) -> Vec<String> {
+    match key.keys() {
+        Ok(names) => names.collect(),
+        Err(error) => {
+            section.errors.push(format!(
+                "cannot list the subkeys of {location}: {}",
+                error.message()
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// `%SystemDrive%\Users\anna` with the agent's own environment; a name it lacks stays as it is.
+fn expand_environment(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('%') {
+        let Some(length) = rest[start + 1..].find('%') else {
+            break;
+        };
+        let name = &rest[start + 1..start + 1 + length];
+        out.push_str(&rest[..start]);
+        match std::env::var(name) {
+            Ok(value) if !name.is_empty() => out.push_str(&value),
+            _ => out.push_str(&rest[start..start + length + 2]),
+        }
+        rest = &rest[start + length + 2..];
+    }
+    out.push_str(rest);
+    out
+}
