@@ -10,6 +10,7 @@ use tokenwatch_agent::ScanConfig;
 use tokenwatch_agent::collect::Collector;
 use tokenwatch_agent::collect::components::ComponentsCollector;
 use tokenwatch_agent::collect::containers::Containers;
+use tokenwatch_agent::findings::Code;
 use tokenwatch_agent::inventory::{Container, Media};
 use tokenwatch_agent::paths::Paths;
 use windows_registry::{CURRENT_USER, LOCAL_MACHINE, Type};
@@ -184,4 +185,42 @@ fn cryptopro_csp_is_read_from_its_windows_installer_record() {
         !format!("{license:?}").contains("UVWXY"),
         "the serial is never kept whole"
     );
+}
+
+#[test]
+fn smart_card_redirection_forbidden_by_policy_is_a_finding() {
+    let policy = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
+    let key = LOCAL_MACHINE.create(policy).expect("policy key");
+    let mut written = Written(Vec::new());
+    written.0.push((LOCAL_MACHINE, policy.to_owned()));
+    let root = tempfile::tempdir().expect("tempdir");
+    let config = ScanConfig::new(Paths::new(root.path()));
+    let redirection_findings = || {
+        ComponentsCollector
+            .collect(&config)
+            .expect("the collector runs")
+            .findings
+            .into_iter()
+            .filter(|f| f.code == Code::RdpSmartCardRedirectionOff)
+            .collect::<Vec<_>>()
+    };
+
+    key.set_u32("fEnableSmartCard", 0).expect("value");
+    let found = redirection_findings();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].message.contains("fEnableSmartCard = 0"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        found[0]
+            .remediation
+            .contains("Do not allow smart card device redirection")
+    );
+
+    key.set_u32("fEnableSmartCard", 1).expect("value");
+    assert!(redirection_findings().is_empty());
+    key.remove_value("fEnableSmartCard").expect("remove");
+    assert!(redirection_findings().is_empty());
 }

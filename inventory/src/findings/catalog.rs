@@ -43,6 +43,8 @@ pub enum Code {
     UsbTokenNotVisible,
     #[serde(rename = "pcsc.service_down")]
     SmartCardServiceDown,
+    #[serde(rename = "rdp.smart_card_redirection_off")]
+    RdpSmartCardRedirectionOff,
     #[serde(rename = "pkcs11.module_missing")]
     Pkcs11ModuleMissing,
     #[serde(rename = "cryptopro.license_expired")]
@@ -61,7 +63,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for documentation and tests.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::CertificateExpired,
         Self::CertificateExpiring,
         Self::CertificateNotYetValid,
@@ -80,6 +82,7 @@ impl Code {
         Self::TokenEmpty,
         Self::UsbTokenNotVisible,
         Self::SmartCardServiceDown,
+        Self::RdpSmartCardRedirectionOff,
         Self::Pkcs11ModuleMissing,
         Self::CspLicenseExpired,
         Self::CspLicenseExpiring,
@@ -109,6 +112,7 @@ impl Code {
             Self::TokenEmpty => "token.empty",
             Self::UsbTokenNotVisible => "usb.token_not_visible",
             Self::SmartCardServiceDown => "pcsc.service_down",
+            Self::RdpSmartCardRedirectionOff => "rdp.smart_card_redirection_off",
             Self::Pkcs11ModuleMissing => "pkcs11.module_missing",
             Self::CspLicenseExpired => "cryptopro.license_expired",
             Self::CspLicenseExpiring => "cryptopro.license_expiring",
@@ -139,6 +143,7 @@ impl Code {
             | Self::FileUnreadable
             | Self::ContainerDuplicateName
             | Self::TokenPinCountLow
+            | Self::RdpSmartCardRedirectionOff
             | Self::Pkcs11ModuleMissing
             | Self::CspLicenseExpiring
             | Self::CspLicenseDemo
@@ -241,6 +246,15 @@ impl Code {
                 "Without the smart-card service no reader appears at all. Start it and make it start \
                  automatically (Linux: `systemctl enable --now pcscd.socket`; Windows: service \
                  \"Smart Card\" (SCardSvr), startup type Automatic)."
+            }
+            Self::RdpSmartCardRedirectionOff => {
+                "Group Policy forbids smart-card redirection into remote desktop sessions on this \
+                 computer, so users signed in over RDP see no token plugged into their own computer. \
+                 If they sign here over RDP, set Computer Configuration → Administrative Templates → \
+                 Windows Components → Remote Desktop Services → Remote Desktop Session Host → \
+                 Device and Resource Redirection → \"Do not allow smart card device redirection\" \
+                 to Not configured or Disabled, run `gpupdate /force`, and have users reconnect \
+                 with \"Smart cards\" ticked under Local Resources (`redirectsmartcards:i:1`)."
             }
             Self::Pkcs11ModuleMissing => {
                 "This token needs its vendor's PKCS#11 library, which is not installed: install the \

@@ -1,5 +1,6 @@
 //! Components on Windows: CryptoPro CSP as Windows Installer registered it, with the build
-//! from its own `csptest.exe` when that runs.
+//! from its own `csptest.exe` when that runs, and the Group Policy that keeps smart cards out of
+//! remote desktop sessions.
 //!
 //! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI), vendor middleware
 //! (the Uninstall keys), CSP settings such as `ControlKeyTimeValidity`.
@@ -12,6 +13,7 @@ use super::cryptopro::{from_install_properties, parse_banner, run, unrecognised}
 use super::{modules, program_timeout};
 use crate::collect::Section;
 use crate::config::ScanConfig;
+use crate::findings::{Code, Finding};
 use crate::inventory::CryptoPro;
 
 /// Products Windows Installer installed for the machine.
@@ -24,6 +26,8 @@ const CSP_PRODUCTS: [&str; 4] = [
     "68A52D936E5ACF24C9F8FE4A1C830BC8",
     "05480A45343B0B0429E4860F13549069",
 ];
+/// Remote Desktop Services policies (domain reference §7.1).
+const TERMINAL_SERVICES_POLICY: &str = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
 /// How CSP names itself in `DisplayName`, for a release whose product code is not listed.
 const CSP_NAMES: [&str; 3] = ["КриптоПро CSP", "CryptoPro CSP", "Crypto-Pro CSP"];
 
@@ -31,6 +35,31 @@ pub(super) fn collect(config: &ScanConfig, section: &mut Section) {
     section.components.cryptopro = cryptopro(config, &mut section.errors);
     // Modules named in the configuration; vendor folders are a Linux layout.
     section.components.pkcs11_modules = modules::find_modules(config);
+    if let Some(finding) = smart_card_redirection() {
+        section.findings.push(finding);
+    }
+}
+
+/// `fEnableSmartCard` = 0 is the policy "Do not allow smart card device redirection" enabled;
+/// without the policy (or with 1) redirection is allowed.
+fn smart_card_redirection() -> Option<Finding> {
+    let value = LOCAL_MACHINE
+        .options()
+        .read()
+        .open(TERMINAL_SERVICES_POLICY)
+        .and_then(|policy| policy.get_u32("fEnableSmartCard"))
+        .ok()?;
+    (value == 0).then(|| {
+        Finding::new(
+            Code::RdpSmartCardRedirectionOff,
+            "Remote Desktop",
+            format!(
+                "Group Policy forbids smart-card redirection into remote desktop sessions \
+                 (HKLM\\{TERMINAL_SERVICES_POLICY}\\fEnableSmartCard = 0): tokens on users' own \
+                 computers are not seen in their sessions here."
+            ),
+        )
+    })
 }
 
 fn cryptopro(config: &ScanConfig, errors: &mut Vec<String>) -> Option<CryptoPro> {
