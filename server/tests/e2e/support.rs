@@ -209,6 +209,23 @@ pub(crate) fn spooled(state: &Path) -> Vec<u64> {
     sequences
 }
 
+/// After the agent stopped: every report it made past `applied` (the server's last applied
+/// sequence) is still in its spool, so none is lost. The spool may also hold the report whose
+/// answer was on its way when the agent stopped (stopping cancels a delivery; the server
+/// recognises that report when it comes again).
+#[track_caller]
+pub(crate) fn assert_spool_holds_the_rest(state: &Path, applied: i64) {
+    let applied = u64::try_from(applied).expect("positive");
+    let generated = agent_sequence(state);
+    let left = spooled(state);
+    let unapplied: Vec<u64> = ((applied + 1)..=generated).collect();
+    let answered_in_flight: Vec<u64> = std::iter::once(applied).chain(unapplied.clone()).collect();
+    assert!(
+        left == unapplied || (applied > 0 && left == answered_in_flight),
+        "spool {left:?} after {applied} applied of {generated} made"
+    );
+}
+
 /// The last sequence number the agent handed out (0 before the first report).
 pub(crate) fn agent_sequence(state: &Path) -> u64 {
     std::fs::read_to_string(state.join("sequence"))
