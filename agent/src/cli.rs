@@ -1,4 +1,4 @@
-//! Command line: `tokenwatch-agent scan`, `enroll` and `run`.
+//! Command line: `tokenwatch-agent scan`, `enroll` and `run`, and `service` on Windows.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -14,6 +14,8 @@ use crate::paths::Paths;
 use crate::render;
 
 mod service;
+#[cfg(windows)]
+pub mod windows_service;
 
 pub use service::{EnrollArgs, RunArgs, ServiceFile, parse_duration};
 
@@ -37,6 +39,9 @@ pub enum Command {
     Enroll(EnrollArgs),
     /// Run as a service: scan periodically and on card events, and report to the server.
     Run(RunArgs),
+    /// Install, remove or run the Windows service.
+    #[cfg(windows)]
+    Service(windows_service::ServiceArgs),
 }
 
 // === impl Command ===
@@ -48,7 +53,21 @@ impl Command {
         match self {
             Self::Scan(_) => "warn",
             Self::Enroll(_) | Self::Run(_) => "info",
+            #[cfg(windows)]
+            Self::Service(_) => "info",
         }
+    }
+
+    /// Where logs go instead of stderr: the Windows service has no console.
+    pub fn log_file(&self) -> Option<std::path::PathBuf> {
+        #[cfg(windows)]
+        if let Self::Service(windows_service::ServiceArgs {
+            action: windows_service::ServiceAction::Run(_),
+        }) = self
+        {
+            return Some(crate::service::windows::log_file());
+        }
+        None
     }
 }
 
@@ -145,6 +164,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan(&args),
         Command::Enroll(args) => service::enroll(&args),
         Command::Run(args) => service::run(&args),
+        #[cfg(windows)]
+        Command::Service(args) => windows_service::service(args),
     }
 }
 

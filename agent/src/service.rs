@@ -23,6 +23,8 @@ use crate::uplink::UplinkError;
 
 mod deliver;
 pub mod hotplug;
+#[cfg(windows)]
+pub mod windows;
 
 use deliver::Uplink;
 

@@ -18,7 +18,12 @@ mod pem;
 pub use pem::{encode_pem, encode_pem_certificate};
 
 /// Default state directory of the service.
+#[cfg(not(windows))]
 pub const DEFAULT_DIR: &str = "/var/lib/tokenwatch-agent";
+/// Default state directory of the service: in `%ProgramData%\tokenwatch`, whose access list
+/// `service install` limits to SYSTEM and Administrators.
+#[cfg(windows)]
+pub const DEFAULT_DIR: &str = r"C:\ProgramData\tokenwatch\state";
 
 /// The agent's private key, PKCS#8 PEM, mode 0600.
 pub const KEY_FILE: &str = "agent.key";

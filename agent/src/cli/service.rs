@@ -197,6 +197,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// `enroll`: print the identity obtained, or the server's refusal.
 pub(super) fn enroll(args: &EnrollArgs) -> anyhow::Result<ExitCode> {
+    enroll_with(args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Enrol as `args` say and print the identity obtained.
+pub(super) fn enroll_with(args: &EnrollArgs) -> anyhow::Result<()> {
     let config = args.to_config()?;
     let state_dir = config.state_dir.clone();
     let runtime = runtime()?;
@@ -207,16 +213,24 @@ pub(super) fn enroll(args: &EnrollArgs) -> anyhow::Result<ExitCode> {
         agent.office,
         state_dir.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `run`: the service, until SIGTERM or SIGINT.
 pub(super) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    run_until(args, shutdown_signal)
+}
+
+/// The service loop as `args` configure it, until the future `shutdown` makes (inside the
+/// runtime, as signal handlers need) completes.
+pub(super) fn run_until<F: std::future::Future<Output = ()>>(
+    args: &RunArgs,
+    shutdown: impl FnOnce() -> anyhow::Result<F>,
+) -> anyhow::Result<ExitCode> {
     let config = args.to_config()?;
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        let shutdown = shutdown_signal()?;
-        service::run(config, shutdown)
+        service::run(config, shutdown()?)
             .await
             .map_err(anyhow::Error::from)
     });
