@@ -232,6 +232,7 @@ fn a_prepared_workstation_is_inventoried() {
             family: TokenFamily::Rutoken,
             name: "Rutoken drivers (Aktiv)".to_owned(),
             path: paths.resolve("/opt/aktivco").display().to_string(),
+            version: None,
         }]
     );
     // The readers collector owns the service state.

@@ -11,7 +11,7 @@ use tokenwatch_agent::collect::Collector;
 use tokenwatch_agent::collect::components::ComponentsCollector;
 use tokenwatch_agent::collect::containers::Containers;
 use tokenwatch_agent::findings::Code;
-use tokenwatch_agent::inventory::{Container, Media};
+use tokenwatch_agent::inventory::{Container, Media, TokenFamily};
 use tokenwatch_agent::paths::Paths;
 use windows_registry::{CURRENT_USER, LOCAL_MACHINE, Type};
 
@@ -223,4 +223,68 @@ fn smart_card_redirection_forbidden_by_policy_is_a_finding() {
     assert!(redirection_findings().is_empty());
     key.remove_value("fEnableSmartCard").expect("remove");
     assert!(redirection_findings().is_empty());
+}
+
+#[test]
+fn vendor_token_software_is_listed_with_its_version() {
+    let unique = rand::random::<u32>();
+    let uninstall = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall";
+    let mut written = Written(Vec::new());
+    let mut program = |code: String, values: &[(&str, &str)]| {
+        let path = format!(r"{uninstall}\{code}");
+        let key = LOCAL_MACHINE.create(&path).expect("program key");
+        for (name, value) in values {
+            key.set_string(name, value).expect("value");
+        }
+        written.0.push((LOCAL_MACHINE, path));
+    };
+    let jacarta = format!("JaCarta Unified Client {unique}");
+    program(
+        format!("{{JACARTA-{unique}}}"),
+        &[
+            ("DisplayName", jacarta.as_str()),
+            ("DisplayVersion", "3.1.0.1234"),
+            ("InstallLocation", r"C:\Program Files\Aladdin Soft\JaCarta"),
+        ],
+    );
+    let rutoken = format!("Драйверы Рутокен {unique}");
+    program(
+        format!("{{RUTOKEN-{unique}}}"),
+        &[
+            ("DisplayName", rutoken.as_str()),
+            ("DisplayVersion", "4.15.0.0"),
+        ],
+    );
+    let unrelated = format!("Paint {unique}");
+    program(
+        format!("{{PAINT-{unique}}}"),
+        &[
+            ("DisplayName", unrelated.as_str()),
+            ("DisplayVersion", "1.0"),
+        ],
+    );
+
+    let root = tempfile::tempdir().expect("tempdir");
+    let section = ComponentsCollector
+        .collect(&ScanConfig::new(Paths::new(root.path())))
+        .expect("the collector runs");
+    let ours: Vec<_> = section
+        .components
+        .middleware
+        .iter()
+        .filter(|m| m.name.contains(&unique.to_string()))
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    let jacarta = ours.iter().find(|m| m.name == jacarta).expect("JaCarta");
+    assert_eq!(jacarta.family, TokenFamily::Jacarta);
+    assert_eq!(jacarta.version.as_deref(), Some("3.1.0.1234"));
+    assert_eq!(jacarta.path, r"C:\Program Files\Aladdin Soft\JaCarta");
+    let rutoken = ours.iter().find(|m| m.name == rutoken).expect("Rutoken");
+    assert_eq!(rutoken.family, TokenFamily::Rutoken);
+    assert_eq!(rutoken.version.as_deref(), Some("4.15.0.0"));
+    assert!(
+        rutoken
+            .path
+            .starts_with(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\")
+    );
 }

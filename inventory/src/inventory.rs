@@ -271,6 +271,9 @@ pub struct Middleware {
     pub family: TokenFamily,
     pub name: String,
     pub path: String,
+    /// As the installer registered it (Windows); `None` where the agent cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// A PKCS#11 module found on disk.

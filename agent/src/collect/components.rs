@@ -17,6 +17,7 @@ mod middleware;
 pub mod modules;
 #[cfg(not(windows))]
 mod usb;
+mod vendors;
 
 // What is installed is looked up the way each system keeps it: files and programs on Linux,
 // the registry on Windows.

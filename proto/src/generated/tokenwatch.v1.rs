@@ -259,6 +259,9 @@ pub struct Middleware {
     pub name: ::prost::alloc::string::String,
     #[prost(string, tag = "3")]
     pub path: ::prost::alloc::string::String,
+    /// As the installer registered it (Windows); absent where the agent cannot tell.
+    #[prost(string, optional, tag = "4")]
+    pub version: ::core::option::Option<::prost::alloc::string::String>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Pkcs11Module {

@@ -615,7 +615,9 @@ fn components(lang: Lang, words: &HostWords, components: &Value, now: DateTime<U
             @if list(&c["middleware"]).next().is_some() {
                 tr { th { (words.middleware) } td {
                     @for item in list(&c["middleware"]) {
-                        (layout::text(&item["name"])) " " span.muted { (layout::text(&item["path"])) } br;
+                        (layout::text(&item["name"]))
+                        @if let Some(version) = item["version"].as_str() { " " (version) }
+                        " " span.muted { (layout::text(&item["path"])) } br;
                     }
                 } }
             }

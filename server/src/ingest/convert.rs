@@ -96,7 +96,7 @@ pub(crate) fn components(c: Option<&v1::Components>) -> String {
         "smart_card_service": service_state(c.smart_card_service),
         "ccid_driver": c.ccid_driver,
         "middleware": c.middleware.iter().map(|m| json!({
-            "family": family(m.family), "name": m.name, "path": m.path,
+            "family": family(m.family), "name": m.name, "path": m.path, "version": m.version,
         })).collect::<Vec<_>>(),
         "pkcs11_modules": c.pkcs11_modules.iter().map(|m| json!({
             "path": m.path, "family": family(m.family),

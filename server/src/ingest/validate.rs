@@ -400,6 +400,7 @@ fn components(c: &v1::Components) -> Result<(), String> {
         enumeration::<v1::TokenFamily>(format_args!("{at}.family"), m.family)?;
         text(format_args!("{at}.name"), &m.name)?;
         text(format_args!("{at}.path"), &m.path)?;
+        optional(format_args!("{at}.version"), m.version.as_deref())?;
     }
     count(
         format_args!("components.pkcs11_modules"),

@@ -218,6 +218,12 @@ fn accounting_pc(at: DateTime<Utc>) -> v1::Inventory {
                 path: "/usr/lib/librtpkcs11ecp.so".into(),
                 family: v1::TokenFamily::Rutoken.into(),
             }],
+            middleware: vec![v1::Middleware {
+                family: v1::TokenFamily::Jacarta.into(),
+                name: "JaCarta Unified Client".into(),
+                path: r"C:\Program Files\Aladdin Soft\JaCarta".into(),
+                version: Some("3.1.0.1234".into()),
+            }],
             ..Default::default()
         }),
         findings: vec![
@@ -668,6 +674,7 @@ async fn the_host_page_shows_what_the_helpdesk_follows(pool: PgPool) {
         "работает",
         "libccid 1.5.2",
         "/usr/lib/librtpkcs11ecp.so",
+        "JaCarta Unified Client 3.1.0.1234",
         // Readers and tokens.
         "Aktiv Rutoken ECP 00 00",
         "3a6b0f21",

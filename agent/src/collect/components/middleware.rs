@@ -53,6 +53,8 @@ pub(crate) fn middleware(paths: &Paths) -> Vec<Middleware> {
                 family,
                 name: name.to_owned(),
                 path: resolved.display().to_string(),
+                // Linux packages leave no version beside their files that is worth trusting.
+                version: None,
             });
         }
     }

@@ -1,20 +1,22 @@
 //! Components on Windows: CryptoPro CSP as Windows Installer registered it, with the build
-//! from its own `csptest.exe` when that runs, and the Group Policy that keeps smart cards out of
-//! remote desktop sessions.
+//! from its own `csptest.exe` when that runs; vendor token software with its version, from the
+//! installed programs list; and the Group Policy that keeps smart cards out of remote desktop
+//! sessions.
 //!
-//! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI), vendor middleware
-//! (the Uninstall keys), CSP settings such as `ControlKeyTimeValidity`.
+//! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI), CSP settings such as
+//! `ControlKeyTimeValidity`.
 
 use std::path::Path;
 
 use windows_registry::{Key, LOCAL_MACHINE};
 
 use super::cryptopro::{from_install_properties, parse_banner, run, unrecognised};
+use super::vendors::vendor_family;
 use super::{modules, program_timeout};
 use crate::collect::Section;
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
-use crate::inventory::CryptoPro;
+use crate::inventory::{CryptoPro, Middleware};
 
 /// Products Windows Installer installed for the machine.
 const PRODUCTS: &str =
@@ -26,6 +28,11 @@ const CSP_PRODUCTS: [&str; 4] = [
     "68A52D936E5ACF24C9F8FE4A1C830BC8",
     "05480A45343B0B0429E4860F13549069",
 ];
+/// Installed programs, in the 64-bit view and the 32-bit one.
+const UNINSTALL: [&str; 2] = [
+    r"SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall",
+    r"SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall",
+];
 /// Remote Desktop Services policies (domain reference §7.1).
 const TERMINAL_SERVICES_POLICY: &str = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
 /// How CSP names itself in `DisplayName`, for a release whose product code is not listed.
@@ -35,6 +42,7 @@ pub(super) fn collect(config: &ScanConfig, section: &mut Section) {
     section.components.cryptopro = cryptopro(config, &mut section.errors);
     // Modules named in the configuration; vendor folders are a Linux layout.
     section.components.pkcs11_modules = modules::find_modules(config);
+    section.components.middleware = middleware();
     if let Some(finding) = smart_card_redirection() {
         section.findings.push(finding);
     }
@@ -116,4 +124,41 @@ fn csp_install_properties(products: &Key) -> Option<Key> {
             .any(|csp| name.contains(csp))
             .then_some(properties)
     })
+}
+
+/// Vendor token software among the installed programs, one entry per product name.
+fn middleware() -> Vec<Middleware> {
+    let mut found: Vec<Middleware> = Vec::new();
+    for list in UNINSTALL {
+        let Ok(programs) = LOCAL_MACHINE.options().read().open(list) else {
+            continue;
+        };
+        let Ok(codes) = programs.keys() else { continue };
+        for code in codes {
+            let Ok(program) = programs.options().read().open(&code) else {
+                continue;
+            };
+            let Ok(name) = program.get_string("DisplayName") else {
+                continue;
+            };
+            let Some(family) = vendor_family(&name) else {
+                continue;
+            };
+            if found.iter().any(|m| m.name == name) {
+                continue;
+            }
+            let path = program
+                .get_string("InstallLocation")
+                .ok()
+                .filter(|p| !p.trim().is_empty())
+                .unwrap_or_else(|| format!(r"HKLM\{list}\{code}"));
+            found.push(Middleware {
+                family,
+                name,
+                path,
+                version: program.get_string("DisplayVersion").ok(),
+            });
+        }
+    }
+    found
 }

@@ -74,11 +74,17 @@ pub(super) fn service(state: Option<ServiceState>) -> i32 {
 }
 
 fn middleware(m: &Middleware) -> v1::Middleware {
-    let Middleware { family, name, path } = m;
+    let Middleware {
+        family,
+        name,
+        path,
+        version,
+    } = m;
     v1::Middleware {
         family: self::family(Some(*family)),
         name: name.text(),
         path: path.text(),
+        version: version.as_ref().map(Text::text),
     }
 }
 

@@ -153,6 +153,7 @@ pub(crate) fn full() -> Inventory {
                 family: TokenFamily::Esmart,
                 name: s("ESMART PKI Client"),
                 path: s("/opt/esmart"),
+                version: so("4.2.1"),
             }],
             pkcs11_modules: vec![Pkcs11Module {
                 path: s("/usr/lib/libjcPKCS11-2.so"),
@@ -304,6 +305,7 @@ fn every_field_reaches_the_wire() {
                 family: v1::TokenFamily::Esmart.into(),
                 name: s("ESMART PKI Client"),
                 path: s("/opt/esmart"),
+                version: so("4.2.1"),
             }],
             pkcs11_modules: vec![v1::Pkcs11Module {
                 path: s("/usr/lib/libjcPKCS11-2.so"),
