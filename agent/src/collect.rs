@@ -20,6 +20,8 @@ pub mod containers;
 mod der;
 mod program;
 pub mod readers;
+#[cfg(windows)]
+mod registry;
 pub mod tokens;
 
 /// What one collector saw.

@@ -20,6 +20,7 @@ use windows_registry::{Key, LOCAL_MACHINE, USERS};
 use super::serialized::{MAX_SERIALIZED, certificate_from_serialized};
 use super::summary::summarize;
 use crate::collect::Section;
+use crate::collect::registry::{open, subkeys};
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
 use crate::inventory::{CertificateSource, SourceKind};
@@ -33,9 +34,6 @@ const PROFILE_LIST: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Profil
 const PROFILE_PERSONAL: &str = r"AppData\Roaming\Microsoft\SystemCertificates\My\Certificates";
 /// Certificates read from one store at most: a store is a few dozen in practice.
 const MAX_PER_STORE: usize = 5000;
-/// `HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)`: the key is not there, which is not an error.
-#[allow(clippy::cast_possible_wrap)] // an HRESULT is the same 32 bits read as signed
-const NOT_FOUND: i32 = 0x8007_0002_u32 as i32;
 
 /// Read every store into `section` until `deadline`. Windows always has stores: returns true.
 pub(super) fn collect(_config: &ScanConfig, deadline: Instant, section: &mut Section) -> bool {
@@ -43,7 +41,7 @@ pub(super) fn collect(_config: &ScanConfig, deadline: Instant, section: &mut Sec
         let path = format!(r"{MACHINE_STORES}\{store}");
         registry_store(LOCAL_MACHINE, "HKLM", &path, section);
     }
-    for hive in subkeys(USERS, "HKU", section) {
+    for hive in subkeys(USERS, "HKU", &mut section.errors) {
         // `_Classes` keys are the same hive's classes seen a second time.
         if hive.ends_with("_Classes") {
             continue;
@@ -60,11 +58,15 @@ pub(super) fn collect(_config: &ScanConfig, deadline: Instant, section: &mut Sec
 /// `…\<store>\Certificates\<SHA-1>` keys, each with the element in its `Blob` value.
 fn registry_store(hive: &Key, hive_name: &str, path: &str, section: &mut Section) {
     let location = format!(r"{hive_name}\{path}");
-    let Some(certificates) = open(hive, &format!(r"{path}\Certificates"), &location, section)
-    else {
+    let Some(certificates) = open(
+        hive,
+        &format!(r"{path}\Certificates"),
+        &location,
+        &mut section.errors,
+    ) else {
         return;
     };
-    for thumbprint in subkeys(&certificates, &location, section)
+    for thumbprint in subkeys(&certificates, &location, &mut section.errors)
         .into_iter()
         .take(MAX_PER_STORE)
     {
@@ -83,15 +85,11 @@ fn registry_store(hive: &Key, hive_name: &str, path: &str, section: &mut Section
 
 /// Every profile's Personal store on disk, until `deadline`.
 fn profiles(deadline: Instant, section: &mut Section) {
-    let Some(list) = open(
-        LOCAL_MACHINE,
-        PROFILE_LIST,
-        &format!(r"HKLM\{PROFILE_LIST}"),
-        section,
-    ) else {
+    let location = format!(r"HKLM\{PROFILE_LIST}");
+    let Some(list) = open(LOCAL_MACHINE, PROFILE_LIST, &location, &mut section.errors) else {
         return;
     };
-    let sids = subkeys(&list, &format!(r"HKLM\{PROFILE_LIST}"), section);
+    let sids = subkeys(&list, &location, &mut section.errors);
     for (index, sid) in sids.iter().enumerate() {
         if Instant::now() >= deadline {
             section.errors.push(format!(
@@ -172,32 +170,6 @@ fn unparsable(entry: &str, reason: &str, section: &mut Section) {
         entry.to_owned(),
         format!("The certificate store entry {entry} cannot be read: {reason}."),
     ));
-}
-
-fn open(parent: &Key, path: &str, location: &str, section: &mut Section) -> Option<Key> {
-    match parent.options().read().open(path) {
-        Ok(key) => Some(key),
-        Err(error) if error.code().0 == NOT_FOUND => None,
-        Err(error) => {
-            section
-                .errors
-                .push(format!("cannot open {location}: {}", error.message()));
-            None
-        }
-    }
-}
-
-fn subkeys(key: &Key, location: &str, section: &mut Section) -> Vec<String> {
-    match key.keys() {
-        Ok(names) => names.collect(),
-        Err(error) => {
-            section.errors.push(format!(
-                "cannot list the subkeys of {location}: {}",
-                error.message()
-            ));
-            Vec::new()
-        }
-    }
 }
 
 /// `%SystemDrive%\Users\anna` with the agent's own environment; a name it lacks stays as it is.

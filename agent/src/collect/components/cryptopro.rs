@@ -11,6 +11,27 @@ use super::license::license_from_serial;
 use crate::collect::program::{self, Output, RunError};
 use crate::inventory::CryptoPro;
 
+/// Version and build from CSP's banner, `csptest -enum -info` (`what` names the program in
+/// errors), over what `csp` already holds.
+pub(super) fn read_banner(
+    csp: &mut CryptoPro,
+    csptest: &Path,
+    what: &str,
+    timeout: Duration,
+    errors: &mut Vec<String>,
+) {
+    match run(csptest, &["-enum", "-info"], timeout) {
+        Ok(output) => match parse_banner(&output.text()) {
+            Some((version, build)) => {
+                csp.version = Some(version);
+                csp.build = build.or(csp.build.take());
+            }
+            None => errors.push(unrecognised(what, &output)),
+        },
+        Err(error) => errors.push(format!("{what}: {error}")),
+    }
+}
+
 /// CryptoPro CSP as Windows Installer registered it (domain reference §2.2): `DisplayVersion`
 /// (`5.0.12455`) and `ProductID`, which holds the licence serial; only the serial's first group
 /// is kept. The registry has no end date for the licence, so none is reported.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::cryptopro::{parse_banner, parse_release, run, unrecognised};
+use super::cryptopro::{parse_release, read_banner, run, unrecognised};
 use super::license::parse_license;
 use super::{middleware, modules, program_timeout, usb};
 use crate::collect::Section;
@@ -68,17 +68,7 @@ fn cryptopro(
     }
 
     if let Some(csptest) = program(&opt, "bin", "csptest") {
-        let what = "csptest -enum -info";
-        match run(&csptest, &["-enum", "-info"], timeout) {
-            Ok(output) => match parse_banner(&output.text()) {
-                Some((version, build)) => {
-                    csp.version = Some(version);
-                    csp.build = build.or(csp.build);
-                }
-                None => errors.push(unrecognised(what, &output)),
-            },
-            Err(error) => errors.push(format!("{what}: {error}")),
-        }
+        read_banner(&mut csp, &csptest, "csptest -enum -info", timeout, errors);
     }
 
     if let Some(cpconfig) = program(&opt, "sbin", "cpconfig") {

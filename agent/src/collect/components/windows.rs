@@ -10,7 +10,7 @@ use std::path::Path;
 
 use windows_registry::{Key, LOCAL_MACHINE};
 
-use super::cryptopro::{from_install_properties, parse_banner, run, unrecognised};
+use super::cryptopro::{from_install_properties, read_banner};
 use super::vendors::vendor_family;
 use super::{modules, program_timeout};
 use crate::collect::Section;
@@ -88,16 +88,7 @@ fn cryptopro(config: &ScanConfig, errors: &mut Vec<String>) -> Option<CryptoPro>
         let csptest = Path::new(&location).join("csptest.exe");
         if csptest.is_file() {
             let what = "csptest.exe -enum -info";
-            match run(&csptest, &["-enum", "-info"], program_timeout(config)) {
-                Ok(output) => match parse_banner(&output.text()) {
-                    Some((version, build)) => {
-                        csp.version = Some(version);
-                        csp.build = build.or(csp.build);
-                    }
-                    None => errors.push(unrecognised(what, &output)),
-                },
-                Err(error) => errors.push(format!("{what}: {error}")),
-            }
+            read_banner(&mut csp, &csptest, what, program_timeout(config), errors);
         }
     }
     Some(csp)

@@ -16,6 +16,7 @@ use windows_registry::{Key, LOCAL_MACHINE, USERS};
 
 use super::RegistryWalk;
 use super::read::read_container_values;
+use crate::collect::registry::{open as open_key, subkeys as list_subkeys};
 use crate::inventory::Media;
 
 /// The CryptoPro key, under `SOFTWARE` (32-bit CSP on 64-bit Windows first, as most installs are).
@@ -24,8 +25,6 @@ const CRYPTO_PRO: [&str; 2] = [r"SOFTWARE\WOW6432Node\Crypto Pro", r"SOFTWARE\Cr
 const VIRTUAL_STORE: &str = r"Software\Classes\VirtualStore\MACHINE";
 /// Containers reported at most from the registry, whatever it holds.
 const MAX_CONTAINERS: usize = 1024;
-/// `HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)`: the key is not there, which is not an error.
-const NOT_FOUND: u32 = 0x8007_0002;
 
 /// Read every registry container of this machine.
 pub(super) fn registry_containers() -> RegistryWalk {
@@ -109,31 +108,16 @@ fn containers_in(keys: &Key, location: &str, owner: Option<String>, walk: &mut R
     }
 }
 
-/// Open `path` under `parent` (named `location` in messages) for reading; a key that is not
-/// there is `None` without an error.
+/// `path` under `parent`, which `location` names.
 fn open(parent: &Key, location: &str, path: &str, walk: &mut RegistryWalk) -> Option<Key> {
-    match parent.options().read().open(path) {
-        Ok(key) => Some(key),
-        Err(error) if error.code().0 as u32 == NOT_FOUND => None,
-        Err(error) => {
-            walk.errors.push(format!(
-                r"cannot open {location}\{path}: {}",
-                error.message()
-            ));
-            None
-        }
-    }
+    open_key(
+        parent,
+        path,
+        &format!(r"{location}\{path}"),
+        &mut walk.errors,
+    )
 }
 
 fn subkeys(key: &Key, location: &str, walk: &mut RegistryWalk) -> Vec<String> {
-    match key.keys() {
-        Ok(names) => names.collect(),
-        Err(error) => {
-            walk.errors.push(format!(
-                "cannot list the subkeys of {location}: {}",
-                error.message()
-            ));
-            Vec::new()
-        }
-    }
+    list_subkeys(key, location, &mut walk.errors)
 }
