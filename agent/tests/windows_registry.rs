@@ -288,3 +288,46 @@ fn vendor_token_software_is_listed_with_its_version() {
             .starts_with(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\")
     );
 }
+
+/// The removable drive `scripts/windows-check` gives Wine: `R:`, a folder of the checkout
+/// mapped as a drive of the removable type.
+const REMOVABLE_DRIVE: &str = r"R:\";
+
+#[test]
+fn containers_at_the_root_of_a_removable_drive_are_found() {
+    let root = std::path::Path::new(REMOVABLE_DRIVE);
+    assert!(
+        root.is_dir(),
+        "no {REMOVABLE_DRIVE}: run the Windows tests through scripts/windows-check, which maps it"
+    );
+    let unique = rand::random::<u32>();
+    let folder = root.join(format!("flash-{unique}.000"));
+    let mut spec = spec(&format!("flash-{unique}"));
+    spec.second_pair = false;
+    build::write(&folder, &spec);
+    // Deeper folders are not where CSP's FLASH reader looks.
+    let deeper = root.join(format!("backup-{unique}")).join("deep.000");
+    build::write(&deeper, &spec);
+
+    let empty = tempfile::tempdir().expect("tempdir");
+    let section = Containers
+        .collect(&ScanConfig::new(Paths::new(empty.path())))
+        .expect("the collector runs");
+    let _ = std::fs::remove_dir_all(&folder);
+    let _ = std::fs::remove_dir_all(root.join(format!("backup-{unique}")));
+
+    let flash = find(&section.containers, &folder.display().to_string());
+    assert_eq!(flash.media, Media::Removable);
+    assert!(flash.complete, "{flash:#?}");
+    assert_eq!(
+        flash.name.as_deref(),
+        Some(format!("flash-{unique}").as_str())
+    );
+    assert!(
+        !section
+            .containers
+            .iter()
+            .any(|c| c.path.contains(&format!("backup-{unique}"))),
+        "only the drive's root folder is searched"
+    );
+}

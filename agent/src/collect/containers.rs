@@ -17,6 +17,8 @@ use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
 
 mod discover;
+#[cfg(windows)]
+mod drives;
 mod header;
 mod keys;
 mod name;

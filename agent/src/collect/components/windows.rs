@@ -13,7 +13,7 @@ use windows_registry::{Key, LOCAL_MACHINE};
 use super::cryptopro::{from_install_properties, read_banner};
 use super::vendors::vendor_family;
 use super::{modules, program_timeout};
-use crate::collect::Section;
+use crate::collect::{Section, registry};
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
 use crate::inventory::{CryptoPro, Middleware};
@@ -71,13 +71,12 @@ fn smart_card_redirection() -> Option<Finding> {
 }
 
 fn cryptopro(config: &ScanConfig, errors: &mut Vec<String>) -> Option<CryptoPro> {
-    let products = match LOCAL_MACHINE.options().read().open(PRODUCTS) {
-        Ok(products) => products,
-        Err(error) => {
-            errors.push(format!(r"cannot open HKLM\{PRODUCTS}: {}", error.message()));
-            return None;
-        }
-    };
+    let products = registry::open(
+        LOCAL_MACHINE,
+        PRODUCTS,
+        &format!(r"HKLM\{PRODUCTS}"),
+        errors,
+    )?;
     let install = csp_install_properties(&products)?;
     let text = |name: &str| install.get_string(name).ok();
     let mut csp = from_install_properties(

@@ -1,5 +1,5 @@
-//! Where containers are: HDIMAGE user folders, the roots of mounted media and configured
-//! folders.
+//! Where containers are: HDIMAGE user folders, the roots of mounted media (on Windows, of the
+//! removable drives) and configured folders.
 //!
 //! The walk is shallow by design (a container sits at a known depth), lists at most
 //! [`MAX_ENTRIES`] entries per folder and never descends through a symbolic link, so a huge or
@@ -9,6 +9,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+#[cfg(windows)]
+use super::drives::removable_drives;
 use crate::config::ScanConfig;
 use crate::inventory::Media;
 
@@ -79,6 +81,9 @@ pub(crate) fn discover(config: &ScanConfig) -> Walk {
         let per_user = personal.contains(&root);
         media_root(&root, per_user, &mut walk);
     }
+    for drive in removable_drives() {
+        containers_in(&drive, Media::Removable, None, &mut walk);
+    }
     for dir in &config.keys_dirs {
         keys_dir(dir, &mut walk);
     }
@@ -90,6 +95,12 @@ pub(crate) fn discover(config: &ScanConfig) -> Walk {
         walk.found.truncate(MAX_CONTAINERS);
     }
     walk
+}
+
+/// Linux finds its media under the mount folders above; only Windows has drive letters.
+#[cfg(not(windows))]
+fn removable_drives() -> Vec<PathBuf> {
+    Vec::new()
 }
 
 /// `<hdimage>/<user>/<container>`.
