@@ -164,6 +164,12 @@ fn cryptopro_csp_is_read_from_its_windows_installer_record() {
         .expect("value");
     key.set_string("ProductID", "5050N-X0000-KLMNO-PQRST-UVWXY")
         .expect("value");
+    let parameters = r"SOFTWARE\WOW6432Node\Crypto Pro\Cryptography\CurrentVersion\Parameters";
+    LOCAL_MACHINE
+        .create(parameters)
+        .and_then(|key| key.set_u32("ControlKeyTimeValidity", 0))
+        .expect("CSP parameter");
+    written.0.push((LOCAL_MACHINE, parameters.to_owned()));
     // An install folder without csptest.exe: the version comes from the registry alone.
     let folder = tempfile::tempdir().expect("tempdir");
     key.set_string("InstallLocation", folder.path().display().to_string())
@@ -178,6 +184,7 @@ fn cryptopro_csp_is_read_from_its_windows_installer_record() {
     assert!(csp.installed);
     assert_eq!(csp.version.as_deref(), Some("5.0"));
     assert_eq!(csp.build.as_deref(), Some("5.0.13000"));
+    assert_eq!(csp.control_key_time_validity, Some(0));
     let license = csp.license.expect("licence");
     assert_eq!(license.serial_prefix.as_deref(), Some("5050N"));
     assert_eq!(license.for_version.as_deref(), Some("5.0"));

@@ -236,6 +236,11 @@ pub struct CryptoPro {
     /// Build, e.g. `5.0.12455`.
     pub build: Option<String>,
     pub license: Option<License>,
+    /// The expired-key policy `ControlKeyTimeValidity`: 0 lets an expired private key sign, 1
+    /// (CSP's default) refuses signing and encryption with it, 2 refuses every use. `None`
+    /// where it could not be read (the agent reads it on Windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_key_time_validity: Option<u32>,
 }
 
 /// CryptoPro CSP licence. The serial is never reported whole: it is a secret worth money.

@@ -233,6 +233,11 @@ pub struct CryptoPro {
     pub build: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "4")]
     pub license: ::core::option::Option<License>,
+    /// CSP's expired-key policy, ControlKeyTimeValidity: 0 lets an expired private key sign,
+    /// 1 (CSP's default) refuses signing and encryption with it, 2 refuses every use. Absent
+    /// where the agent could not read it.
+    #[prost(uint32, optional, tag = "5")]
+    pub control_key_time_validity: ::core::option::Option<u32>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct License {

@@ -219,6 +219,9 @@ struct HostWords {
     cryptopro: &'static str,
     not_installed: &'static str,
     build: &'static str,
+    /// `ControlKeyTimeValidity`: the row's heading, then what 0, 1 and 2 mean.
+    expired_keys: &'static str,
+    expired_key_policies: [&'static str; 3],
     licence: &'static str,
     licence_until: &'static str,
     for_version: &'static str,
@@ -295,6 +298,12 @@ const HOST_RU: HostWords = HostWords {
     cryptopro: "КриптоПро CSP",
     not_installed: "не установлен",
     build: "сборка",
+    expired_keys: "Просроченные закрытые ключи",
+    expired_key_policies: [
+        "подписывают: проверка срока отключена",
+        "не подписывают и не шифруют (по умолчанию)",
+        "не используются совсем",
+    ],
     licence: "Лицензия КриптоПро CSP",
     licence_until: "Лицензия действует до",
     for_version: "для версии",
@@ -392,6 +401,12 @@ const HOST_EN: HostWords = HostWords {
     cryptopro: "CryptoPro CSP",
     not_installed: "not installed",
     build: "build",
+    expired_keys: "Expired private keys",
+    expired_key_policies: [
+        "still sign: the period check is off",
+        "refused for signing and encryption (the default)",
+        "refused for any use",
+    ],
     licence: "CryptoPro CSP licence",
     licence_until: "Licence valid until",
     for_version: "for version",
@@ -644,6 +659,14 @@ fn cryptopro(lang: Lang, words: &HostWords, csp: &Value, now: DateTime<Utc>) -> 
                     (layout::text(&csp["version"]))
                     @if let Some(build) = csp["build"].as_str() { " (" (words.build) " " (build) ")" }
                 }
+            }
+        }
+        @if let Some(policy) = csp["control_key_time_validity"].as_u64() {
+            tr {
+                th { (words.expired_keys) }
+                @let meaning = usize::try_from(policy).ok().and_then(|p| words.expired_key_policies.get(p));
+                @if policy == 0 { td.warning { (meaning.copied().unwrap_or_default()) " (ControlKeyTimeValidity = 0)" } }
+                @else { td { (meaning.copied().unwrap_or_default()) " (ControlKeyTimeValidity = " (policy) ")" } }
             }
         }
         @if licence.is_object() {

@@ -80,6 +80,7 @@ pub(crate) fn components(c: Option<&v1::Components>) -> String {
             "installed": csp.installed,
             "version": csp.version,
             "build": csp.build,
+            "control_key_time_validity": csp.control_key_time_validity,
             "license": csp.license.as_ref().map(|l| json!({
                 "serial_prefix": l.serial_prefix,
                 "for_version": l.for_version,

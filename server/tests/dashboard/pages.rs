@@ -205,6 +205,7 @@ fn accounting_pc(at: DateTime<Utc>) -> v1::Inventory {
                 installed: true,
                 version: Some("5.0".into()),
                 build: Some("5.0.12455".into()),
+                control_key_time_validity: Some(0),
                 license: Some(v1::License {
                     for_version: Some("5.0".into()),
                     kind: Some("Client".into()),
@@ -675,6 +676,7 @@ async fn the_host_page_shows_what_the_helpdesk_follows(pool: PgPool) {
         "libccid 1.5.2",
         "/usr/lib/librtpkcs11ecp.so",
         "JaCarta Unified Client 3.1.0.1234",
+        "подписывают: проверка срока отключена (ControlKeyTimeValidity = 0)",
         // Readers and tokens.
         "Aktiv Rutoken ECP 00 00",
         "3a6b0f21",

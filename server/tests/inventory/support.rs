@@ -110,6 +110,7 @@ pub(crate) fn workstation(hostname: &str) -> v1::Inventory {
                 installed: true,
                 version: Some("5.0".into()),
                 build: Some("5.0.12455".into()),
+                control_key_time_validity: None,
                 license: Some(v1::License {
                     serial_prefix: Some("5050N".into()),
                     for_version: Some("5.0".into()),

@@ -50,6 +50,7 @@ pub(crate) fn from_install_properties(
         version,
         build: build.flatten(),
         license: product_id.and_then(license_from_serial),
+        control_key_time_validity: None,
     }
 }
 

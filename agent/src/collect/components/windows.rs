@@ -1,10 +1,9 @@
 //! Components on Windows: CryptoPro CSP as Windows Installer registered it, with the build
-//! from its own `csptest.exe` when that runs; vendor token software with its version, from the
+//! from its own `csptest.exe` when that runs and its expired-key policy; vendor token software with its version, from the
 //! installed programs list; and the Group Policy that keeps smart cards out of remote desktop
 //! sessions.
 //!
-//! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI), CSP settings such as
-//! `ControlKeyTimeValidity`.
+//! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI).
 
 use std::path::Path;
 
@@ -27,6 +26,11 @@ const CSP_PRODUCTS: [&str; 4] = [
     "7AB5E7046046FB044ACD63458B5F481C",
     "68A52D936E5ACF24C9F8FE4A1C830BC8",
     "05480A45343B0B0429E4860F13549069",
+];
+/// CSP's provider parameters (domain reference §2.1), 32-bit install on 64-bit Windows first.
+const CSP_PARAMETERS: [&str; 2] = [
+    r"SOFTWARE\WOW6432Node\Crypto Pro\Cryptography\CurrentVersion\Parameters",
+    r"SOFTWARE\Crypto Pro\Cryptography\CurrentVersion\Parameters",
 ];
 /// Installed programs, in the 64-bit view and the 32-bit one.
 const UNINSTALL: [&str; 2] = [
@@ -83,6 +87,15 @@ fn cryptopro(config: &ScanConfig, errors: &mut Vec<String>) -> Option<CryptoPro>
         text("DisplayVersion").as_deref(),
         text("ProductID").as_deref(),
     );
+    // Not set: CSP's default (1) applies, which is reported as unknown rather than guessed.
+    csp.control_key_time_validity = CSP_PARAMETERS.iter().find_map(|path| {
+        LOCAL_MACHINE
+            .options()
+            .read()
+            .open(path)
+            .and_then(|parameters| parameters.get_u32("ControlKeyTimeValidity"))
+            .ok()
+    });
     if let Some(location) = text("InstallLocation") {
         let csptest = Path::new(&location).join("csptest.exe");
         if csptest.is_file() {

@@ -32,12 +32,14 @@ fn cryptopro(csp: &CryptoPro) -> v1::CryptoPro {
         version,
         build,
         license,
+        control_key_time_validity,
     } = csp;
     v1::CryptoPro {
         installed: *installed,
         version: version.text(),
         build: build.text(),
         license: license.as_ref().map(self::license),
+        control_key_time_validity: *control_key_time_validity,
     }
 }
 

@@ -137,6 +137,7 @@ pub(crate) fn full() -> Inventory {
                 installed: true,
                 version: so("5.0"),
                 build: so("5.0.12455"),
+                control_key_time_validity: Some(0),
                 license: Some(License {
                     serial_prefix: so("5050N"),
                     for_version: so("5.0"),
@@ -289,6 +290,7 @@ fn every_field_reaches_the_wire() {
                 installed: true,
                 version: so("5.0"),
                 build: so("5.0.12455"),
+                control_key_time_validity: Some(0),
                 license: Some(v1::License {
                     serial_prefix: so("5050N"),
                     for_version: so("5.0"),
