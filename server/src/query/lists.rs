@@ -102,6 +102,7 @@ pub static CERTIFICATES: ListSpec = ListSpec {
                  where s.certificate_id = c.id and s.present \
                      and ({seen} is null or s.office_id = any({seen})) \
                      and g.revoked_at is null \
+                 order by s.agent_id \
                  limit ",
         certificate_hosts_listed!(),
         ") h), \
