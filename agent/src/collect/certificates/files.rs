@@ -97,7 +97,7 @@ enum Origin {
 /// Read one file and summarise every certificate in it.
 fn read_file(path: &Path, origin: Origin, section: &mut Section) {
     let location = path.display().to_string();
-    let bytes = match read_capped(path) {
+    let bytes = match read_capped(path, MAX_FILE_SIZE) {
         Ok(bytes) => bytes,
         Err(ReadError::Io(error)) => return unreadable(path, &error, section),
         Err(ReadError::TooLarge(size)) => {
@@ -135,25 +135,27 @@ fn read_file(path: &Path, origin: Origin, section: &mut Section) {
     }
 }
 
-enum ReadError {
+/// Why a file's bytes were not read.
+pub(super) enum ReadError {
     Io(std::io::Error),
+    /// Its size, over the limit.
     TooLarge(u64),
 }
 
-/// The file's bytes, refusing (unread) anything over the size limit, even a file that grows
+/// The file's bytes, refusing (unread) anything over `limit` bytes, even a file that grows
 /// while it is read.
-fn read_capped(path: &Path) -> Result<Vec<u8>, ReadError> {
+pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let file = fs::File::open(path).map_err(ReadError::Io)?;
     let size = file.metadata().map_err(ReadError::Io)?.len();
-    if size > MAX_FILE_SIZE {
+    if size > limit {
         return Err(ReadError::TooLarge(size));
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
     let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if read > MAX_FILE_SIZE {
+    if read > limit {
         return Err(ReadError::TooLarge(read));
     }
     Ok(bytes)

@@ -11,16 +11,16 @@
 //! Each certificate is one serialized store element ([`certificate_from_serialized`]).
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use windows_registry::{Key, LOCAL_MACHINE, USERS};
 
-use super::serialized::{MAX_SERIALIZED, certificate_from_serialized};
+use super::files::{ReadError, read_capped};
+use super::serialized::{MAX_SERIALIZED, SerializedError, certificate_from_serialized};
 use super::summary::summarize;
 use crate::collect::Section;
-use crate::collect::registry::{open, subkeys};
+use crate::collect::registry::{open, subkeys, user_hives};
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding};
 use crate::inventory::{CertificateSource, SourceKind};
@@ -41,11 +41,7 @@ pub(super) fn collect(_config: &ScanConfig, deadline: Instant, section: &mut Sec
         let path = format!(r"{MACHINE_STORES}\{store}");
         registry_store(LOCAL_MACHINE, "HKLM", &path, section);
     }
-    for hive in subkeys(USERS, "HKU", &mut section.errors) {
-        // `_Classes` keys are the same hive's classes seen a second time.
-        if hive.ends_with("_Classes") {
-            continue;
-        }
+    for hive in user_hives(&mut section.errors) {
         for store in STORES {
             let path = format!(r"{hive}\{USER_STORES}\{store}");
             registry_store(USERS, "HKU", &path, section);
@@ -60,8 +56,8 @@ fn registry_store(hive: &Key, hive_name: &str, path: &str, section: &mut Section
     let location = format!(r"{hive_name}\{path}");
     let Some(certificates) = open(
         hive,
+        hive_name,
         &format!(r"{path}\Certificates"),
-        &location,
         &mut section.errors,
     ) else {
         return;
@@ -86,7 +82,7 @@ fn registry_store(hive: &Key, hive_name: &str, path: &str, section: &mut Section
 /// Every profile's Personal store on disk, until `deadline`.
 fn profiles(deadline: Instant, section: &mut Section) {
     let location = format!(r"HKLM\{PROFILE_LIST}");
-    let Some(list) = open(LOCAL_MACHINE, PROFILE_LIST, &location, &mut section.errors) else {
+    let Some(list) = open(LOCAL_MACHINE, "HKLM", PROFILE_LIST, &mut section.errors) else {
         return;
     };
     let sids = subkeys(&list, &location, &mut section.errors);
@@ -135,15 +131,17 @@ fn profile_store(folder: &Path, section: &mut Section) {
                 return;
             }
         };
-        let mut bytes = Vec::new();
-        let read = fs::File::open(&path).and_then(|file| {
-            file.take(u64::try_from(MAX_SERIALIZED).unwrap_or(u64::MAX) + 1)
-                .read_to_end(&mut bytes)
-        });
         let entry = path.display().to_string();
-        match read {
-            Ok(_) => add(&bytes, &location, &entry, section),
-            Err(error) => unparsable(&entry, &error.to_string(), section),
+        let limit = u64::try_from(MAX_SERIALIZED).unwrap_or(u64::MAX);
+        match read_capped(&path, limit) {
+            Ok(bytes) => add(&bytes, &location, &entry, section),
+            Err(ReadError::Io(error)) => unparsable(&entry, &error.to_string(), section),
+            Err(ReadError::TooLarge(size)) => {
+                let error = SerializedError::TooLarge {
+                    size: usize::try_from(size).unwrap_or(usize::MAX),
+                };
+                unparsable(&entry, &error.to_string(), section);
+            }
         }
     }
 }

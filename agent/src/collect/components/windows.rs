@@ -75,12 +75,7 @@ fn smart_card_redirection() -> Option<Finding> {
 }
 
 fn cryptopro(config: &ScanConfig, errors: &mut Vec<String>) -> Option<CryptoPro> {
-    let products = registry::open(
-        LOCAL_MACHINE,
-        PRODUCTS,
-        &format!(r"HKLM\{PRODUCTS}"),
-        errors,
-    )?;
+    let products = registry::open(LOCAL_MACHINE, "HKLM", PRODUCTS, errors)?;
     let install = csp_install_properties(&products)?;
     let text = |name: &str| install.get_string(name).ok();
     let mut csp = from_install_properties(

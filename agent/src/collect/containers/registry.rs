@@ -16,7 +16,7 @@ use windows_registry::{Key, LOCAL_MACHINE, USERS};
 
 use super::RegistryWalk;
 use super::read::read_container_values;
-use crate::collect::registry::{open as open_key, subkeys as list_subkeys};
+use crate::collect::registry::{open, subkeys, user_hives};
 use crate::inventory::Media;
 
 /// The CryptoPro key, under `SOFTWARE` (32-bit CSP on 64-bit Windows first, as most installs are).
@@ -35,12 +35,12 @@ pub(super) fn registry_containers() -> RegistryWalk {
             LOCAL_MACHINE,
             "HKLM",
             &format!(r"{settings}\Users"),
-            &mut walk,
+            &mut walk.errors,
         ) {
             per_user(&users, &format!(r"HKLM\{settings}\Users"), &mut walk);
         }
         let machine = format!(r"{settings}\Keys");
-        if let Some(keys) = open(LOCAL_MACHINE, "HKLM", &machine, &mut walk) {
+        if let Some(keys) = open(LOCAL_MACHINE, "HKLM", &machine, &mut walk.errors) {
             containers_in(&keys, &format!(r"HKLM\{machine}"), None, &mut walk);
         }
     }
@@ -50,9 +50,9 @@ pub(super) fn registry_containers() -> RegistryWalk {
 
 /// `…\Settings\Users`: one key per SID, each with its `Keys`.
 fn per_user(users: &Key, location: &str, walk: &mut RegistryWalk) {
-    for sid in subkeys(users, location, walk) {
+    for sid in subkeys(users, location, &mut walk.errors) {
         let keys_path = format!(r"{sid}\Keys");
-        if let Some(keys) = open(users, location, &keys_path, walk) {
+        if let Some(keys) = open(users, location, &keys_path, &mut walk.errors) {
             containers_in(&keys, &format!(r"{location}\{keys_path}"), Some(sid), walk);
         }
     }
@@ -60,14 +60,10 @@ fn per_user(users: &Key, location: &str, walk: &mut RegistryWalk) {
 
 /// The virtualised copies in every loaded user hive.
 fn virtual_stores(walk: &mut RegistryWalk) {
-    for hive in subkeys(USERS, "HKU", walk) {
-        // `_Classes` keys are the same hive's classes seen a second time.
-        if hive.ends_with("_Classes") {
-            continue;
-        }
+    for hive in user_hives(&mut walk.errors) {
         for base in CRYPTO_PRO {
             let path = format!(r"{hive}\{VIRTUAL_STORE}\{base}\Settings\Users");
-            if let Some(users) = open(USERS, "HKU", &path, walk) {
+            if let Some(users) = open(USERS, "HKU", &path, &mut walk.errors) {
                 per_user(&users, &format!(r"HKU\{path}"), walk);
             }
         }
@@ -76,7 +72,7 @@ fn virtual_stores(walk: &mut RegistryWalk) {
 
 /// Every container key under `keys`, each read from its values.
 fn containers_in(keys: &Key, location: &str, owner: Option<String>, walk: &mut RegistryWalk) {
-    for name in subkeys(keys, location, walk) {
+    for name in subkeys(keys, location, &mut walk.errors) {
         if walk.containers.len() >= MAX_CONTAINERS {
             walk.errors.push(format!(
                 "more than {MAX_CONTAINERS} registry containers; the rest are not reported"
@@ -84,7 +80,7 @@ fn containers_in(keys: &Key, location: &str, owner: Option<String>, walk: &mut R
             return;
         }
         let container_location = format!(r"{location}\{name}");
-        let Some(container) = open(keys, location, &name, walk) else {
+        let Some(container) = open(keys, location, &name, &mut walk.errors) else {
             continue;
         };
         let values = match container.values() {
@@ -106,18 +102,4 @@ fn containers_in(keys: &Key, location: &str, owner: Option<String>, walk: &mut R
             values,
         ));
     }
-}
-
-/// `path` under `parent`, which `location` names.
-fn open(parent: &Key, location: &str, path: &str, walk: &mut RegistryWalk) -> Option<Key> {
-    open_key(
-        parent,
-        path,
-        &format!(r"{location}\{path}"),
-        &mut walk.errors,
-    )
-}
-
-fn subkeys(key: &Key, location: &str, walk: &mut RegistryWalk) -> Vec<String> {
-    list_subkeys(key, location, &mut walk.errors)
 }
