@@ -33,7 +33,12 @@ impl Profile {
         let key = LOCAL_MACHINE
             .create(format!(r"{PROFILE_LIST}\{sid}"))
             .expect("ProfileList entry");
-        key.set_expand_string("ProfileImagePath", folder.display().to_string())
+        // As Windows writes it: `%SystemDrive%\Users\…`, expanded by the reader.
+        let path = folder.display().to_string();
+        let drive = std::env::var("SystemDrive").expect("SystemDrive");
+        assert!(path.starts_with(&drive), "{path} is on {drive}");
+        let image = format!("%SystemDrive%{}", &path[drive.len()..]);
+        key.set_expand_string("ProfileImagePath", image)
             .expect("ProfileImagePath");
         Self { sid }
     }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use windows_registry::{Key, LOCAL_MACHINE, USERS};
+use windows_sys::Win32::System::Environment::ExpandEnvironmentStringsW;
 
 use super::files::{ReadError, read_capped};
 use super::serialized::{MAX_SERIALIZED, SerializedError, certificate_from_serialized};
@@ -170,22 +171,25 @@ fn unparsable(entry: &str, reason: &str, section: &mut Section) {
     ));
 }
 
-/// `%SystemDrive%\Users\anna` with the agent's own environment; a name it lacks stays as it is.
+/// `%SystemDrive%\Users\anna` expanded by Windows from the agent's environment (a name it
+/// lacks stays as it is); the text unchanged if Windows cannot expand it.
+#[allow(unsafe_code)] // ExpandEnvironmentStringsW has no safe wrapper in the crates used here
 fn expand_environment(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('%') {
-        let Some(length) = rest[start + 1..].find('%') else {
-            break;
-        };
-        let name = &rest[start + 1..start + 1 + length];
-        out.push_str(&rest[..start]);
-        match std::env::var(name) {
-            Ok(value) if !name.is_empty() => out.push_str(&value),
-            _ => out.push_str(&rest[start..start + length + 2]),
+    let source: Vec<u16> = text.encode_utf16().chain(Some(0)).collect();
+    let mut expanded = vec![0_u16; source.len().max(260)];
+    loop {
+        let capacity = u32::try_from(expanded.len()).unwrap_or(u32::MAX);
+        // SAFETY: `source` is NUL-terminated; `expanded` holds `capacity` UTF-16 units.
+        let needed =
+            unsafe { ExpandEnvironmentStringsW(source.as_ptr(), expanded.as_mut_ptr(), capacity) };
+        let needed = usize::try_from(needed).unwrap_or(usize::MAX);
+        if needed == 0 || needed == usize::MAX {
+            return text.to_owned();
         }
-        rest = &rest[start + length + 2..];
+        if needed <= expanded.len() {
+            // `needed` counts the terminating NUL.
+            return String::from_utf16_lossy(&expanded[..needed - 1]);
+        }
+        expanded.resize(needed, 0);
     }
-    out.push_str(rest);
-    out
 }
