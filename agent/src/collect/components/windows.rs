@@ -46,20 +46,17 @@ pub(super) fn collect(config: &ScanConfig, section: &mut Section) {
     section.components.cryptopro = cryptopro(config, &mut section.errors);
     // Modules named in the configuration; vendor folders are a Linux layout.
     section.components.pkcs11_modules = modules::find_modules(config);
-    section.components.middleware = middleware();
-    if let Some(finding) = smart_card_redirection() {
+    section.components.middleware = middleware(&mut section.errors);
+    if let Some(finding) = smart_card_redirection(&mut section.errors) {
         section.findings.push(finding);
     }
 }
 
 /// `fEnableSmartCard` = 0 is the policy "Do not allow smart card device redirection" enabled;
 /// without the policy (or with 1) redirection is allowed.
-fn smart_card_redirection() -> Option<Finding> {
-    let value = LOCAL_MACHINE
-        .options()
-        .read()
-        .open(TERMINAL_SERVICES_POLICY)
-        .and_then(|policy| policy.get_u32("fEnableSmartCard"))
+fn smart_card_redirection(errors: &mut Vec<String>) -> Option<Finding> {
+    let value = registry::open(LOCAL_MACHINE, "HKLM", TERMINAL_SERVICES_POLICY, errors)?
+        .get_u32("fEnableSmartCard")
         .ok()?;
     (value == 0).then(|| {
         Finding::new(
@@ -84,11 +81,8 @@ fn cryptopro(config: &ScanConfig, errors: &mut Vec<String>) -> Option<CryptoPro>
     );
     // Not set: CSP's default (1) applies, which is reported as unknown rather than guessed.
     csp.control_key_time_validity = CSP_PARAMETERS.iter().find_map(|path| {
-        LOCAL_MACHINE
-            .options()
-            .read()
-            .open(path)
-            .and_then(|parameters| parameters.get_u32("ControlKeyTimeValidity"))
+        registry::open(LOCAL_MACHINE, "HKLM", path, errors)?
+            .get_u32("ControlKeyTimeValidity")
             .ok()
     });
     if let Some(location) = text("InstallLocation") {
@@ -125,14 +119,13 @@ fn csp_install_properties(products: &Key) -> Option<Key> {
 }
 
 /// Vendor token software among the installed programs, one entry per product name.
-fn middleware() -> Vec<Middleware> {
+fn middleware(errors: &mut Vec<String>) -> Vec<Middleware> {
     let mut found: Vec<Middleware> = Vec::new();
     for list in UNINSTALL {
-        let Ok(programs) = LOCAL_MACHINE.options().read().open(list) else {
+        let Some(programs) = registry::open(LOCAL_MACHINE, "HKLM", list, errors) else {
             continue;
         };
-        let Ok(codes) = programs.keys() else { continue };
-        for code in codes {
+        for code in registry::subkeys(&programs, &format!(r"HKLM\{list}"), errors) {
             let Ok(program) = programs.options().read().open(&code) else {
                 continue;
             };
