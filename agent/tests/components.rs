@@ -166,6 +166,7 @@ fn a_prepared_workstation_is_inventoried() {
                 product: Some("Rutoken ECP".to_owned()),
                 serial: None,
                 visible_to_pcsc: None,
+                ..UsbToken::default()
             },
             UsbToken {
                 bus_path: "1-3".to_owned(),
@@ -176,6 +177,7 @@ fn a_prepared_workstation_is_inventoried() {
                 product: Some("JaCarta".to_owned()),
                 serial: Some("3B0C0015".to_owned()),
                 visible_to_pcsc: None,
+                ..UsbToken::default()
             },
         ]
     );

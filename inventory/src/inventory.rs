@@ -225,6 +225,13 @@ pub struct Components {
     pub middleware: Vec<Middleware>,
     pub pkcs11_modules: Vec<Pkcs11Module>,
     pub usb_tokens: Vec<UsbToken>,
+    /// How the smart-card service starts (read on Windows, where SCardSvr is trigger-started:
+    /// stopped with no reader plugged in is its normal state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smart_card_service_start: Option<StartType>,
+    /// Remote desktop sessions on the host, signed in or disconnected (counted on Windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_sessions: Option<u32>,
 }
 
 /// CryptoPro CSP installation.
@@ -270,6 +277,16 @@ pub enum ServiceState {
     Unknown,
 }
 
+/// How a system service is configured to start.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartType {
+    Automatic,
+    /// On demand, including Windows' trigger start.
+    Manual,
+    Disabled,
+}
+
 /// Vendor software for a token family.
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 pub struct Middleware {
@@ -302,6 +319,15 @@ pub struct UsbToken {
     pub serial: Option<String>,
     /// Whether a PC/SC reader for this device was seen.
     pub visible_to_pcsc: Option<bool>,
+    /// The driver the system bound to the device (Windows: INF, provider and service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Bound to Microsoft's generic "Usbccid Smartcard Reader (WUDF)" driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generic_driver: Option<bool>,
+    /// Device Manager's problem code (10: cannot start, 28: no driver); `None` when it works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_code: Option<u32>,
 }
 
 /// Outcome of one collector.

@@ -15,6 +15,8 @@ pub enum Code {
     CertificateNotYetValid,
     #[serde(rename = "certificate.issuer_missing")]
     CertificateIssuerMissing,
+    #[serde(rename = "certificate.key_link_missing")]
+    CertificateKeyLinkMissing,
     #[serde(rename = "private_key.expired")]
     PrivateKeyExpired,
     #[serde(rename = "private_key.expiring")]
@@ -41,6 +43,10 @@ pub enum Code {
     TokenEmpty,
     #[serde(rename = "usb.token_not_visible")]
     UsbTokenNotVisible,
+    #[serde(rename = "usb.driver_failed")]
+    UsbDriverFailed,
+    #[serde(rename = "usb.generic_driver")]
+    UsbGenericDriver,
     #[serde(rename = "pcsc.service_down")]
     SmartCardServiceDown,
     #[serde(rename = "rdp.smart_card_redirection_off")]
@@ -63,11 +69,12 @@ pub enum Code {
 
 impl Code {
     /// Every code, for documentation and tests.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 28] = [
         Self::CertificateExpired,
         Self::CertificateExpiring,
         Self::CertificateNotYetValid,
         Self::CertificateIssuerMissing,
+        Self::CertificateKeyLinkMissing,
         Self::PrivateKeyExpired,
         Self::PrivateKeyExpiring,
         Self::FileUnparsable,
@@ -81,6 +88,8 @@ impl Code {
         Self::TokenPinMustChange,
         Self::TokenEmpty,
         Self::UsbTokenNotVisible,
+        Self::UsbDriverFailed,
+        Self::UsbGenericDriver,
         Self::SmartCardServiceDown,
         Self::RdpSmartCardRedirectionOff,
         Self::Pkcs11ModuleMissing,
@@ -98,6 +107,7 @@ impl Code {
             Self::CertificateExpiring => "certificate.expiring",
             Self::CertificateNotYetValid => "certificate.not_yet_valid",
             Self::CertificateIssuerMissing => "certificate.issuer_missing",
+            Self::CertificateKeyLinkMissing => "certificate.key_link_missing",
             Self::PrivateKeyExpired => "private_key.expired",
             Self::PrivateKeyExpiring => "private_key.expiring",
             Self::FileUnparsable => "file.unparsable",
@@ -111,6 +121,8 @@ impl Code {
             Self::TokenPinMustChange => "token.pin_must_change",
             Self::TokenEmpty => "token.empty",
             Self::UsbTokenNotVisible => "usb.token_not_visible",
+            Self::UsbDriverFailed => "usb.driver_failed",
+            Self::UsbGenericDriver => "usb.generic_driver",
             Self::SmartCardServiceDown => "pcsc.service_down",
             Self::RdpSmartCardRedirectionOff => "rdp.smart_card_redirection_off",
             Self::Pkcs11ModuleMissing => "pkcs11.module_missing",
@@ -132,18 +144,21 @@ impl Code {
             | Self::TokenPinLocked
             | Self::TokenPinFinalTry
             | Self::UsbTokenNotVisible
+            | Self::UsbDriverFailed
             | Self::SmartCardServiceDown
             | Self::CspLicenseExpired
             | Self::CspLicenseInvalid => Severity::Critical,
             Self::CertificateExpiring
             | Self::CertificateNotYetValid
             | Self::CertificateIssuerMissing
+            | Self::CertificateKeyLinkMissing
             | Self::PrivateKeyExpiring
             | Self::FileUnparsable
             | Self::FileUnreadable
             | Self::ContainerDuplicateName
             | Self::TokenPinCountLow
             | Self::RdpSmartCardRedirectionOff
+            | Self::UsbGenericDriver
             | Self::Pkcs11ModuleMissing
             | Self::CspLicenseExpiring
             | Self::CspLicenseDemo
@@ -176,6 +191,13 @@ impl Code {
                  (CryptoPro: mRoot), intermediates into Intermediate Certification Authorities (mCA). \
                  If the chain is complete and still rejected, install the CA's revocation list (CRL) \
                  locally: it may be unreachable behind a proxy."
+            }
+            Self::CertificateKeyLinkMissing => {
+                "The certificate is in the Personal store without a link to its private key, so \
+                 sites, browser plug-ins and signing programs do not offer it. Insert the medium \
+                 holding the key, then install the certificate again with CryptoPro CSP → Service → \
+                 View certificates in container (choose the container), or with Install personal \
+                 certificate from its .cer file, linking it to the container."
             }
             Self::PrivateKeyExpired => {
                 "The private key's usage period is over: CryptoPro CSP refuses to sign with it \
@@ -241,6 +263,21 @@ impl Code {
                  vendor driver is installed (Rutoken: ifd-rutokens for Rutoken S, the CCID driver for \
                  others; JaCarta: JaCarta Unified Client); the reader type is enabled in CryptoPro \
                  (All smart card readers); then try another USB port and restart the service."
+            }
+            Self::UsbDriverFailed => {
+                "Windows sees the device but its driver does not work (Device Manager shows the \
+                 problem code), so no program can use the token. Install or reinstall the vendor's \
+                 package (Rutoken: Rutoken drivers; JaCarta: JaCarta Unified Client; SafeNet: SafeNet \
+                 Authentication Client), then in Device Manager uninstall the device, unplug it, \
+                 replug it and reboot. Code 28 means no driver is installed at all; code 10 that it \
+                 failed to start."
+            }
+            Self::UsbGenericDriver => {
+                "The token runs on Microsoft's generic \"Usbccid Smartcard Reader (WUDF)\" driver, with \
+                 which the vendor's tools and CryptoPro often fail to see it. Install the vendor's \
+                 package (JaCarta Unified Client with the support module for CryptoPro; Rutoken \
+                 drivers and support modules; SafeNet Authentication Client), remove the generic \
+                 driver binding in Device Manager (Update driver → choose the vendor's), and reboot."
             }
             Self::SmartCardServiceDown => {
                 "Without the smart-card service no reader appears at all. Start it and make it start \

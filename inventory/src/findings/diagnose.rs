@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::rules::{self, CERTIFICATE, CSP_LICENSE, CSP_SUBJECT, PRIVATE_KEY};
 use super::{Code, Finding};
 use crate::inventory::{
-    Certificate, CollectorOutcome, Inventory, ServiceState, Token, TokenFamily,
+    Certificate, CollectorOutcome, Inventory, ServiceState, StartType, Token, TokenFamily,
 };
 
 /// When expiry findings start and when they become critical.
@@ -227,6 +227,54 @@ fn token_findings(token: &Token, out: &mut Vec<Finding>) {
     }
 }
 
+/// The smart-card service stopped or missing, or set never to start. Windows starts SCardSvr
+/// when a reader arrives and stops it when the last one leaves: stopped on demand start with no
+/// device plugged in is its normal state, not a fault.
+fn smart_card_service(inventory: &Inventory) -> Option<Finding> {
+    let components = &inventory.components;
+    let name = if inventory
+        .host
+        .os
+        .to_ascii_lowercase()
+        .starts_with("windows")
+    {
+        "Smart Card (SCardSvr)"
+    } else {
+        "pcscd"
+    };
+    if components.smart_card_service_start == Some(StartType::Disabled) {
+        return Some(Finding::new(
+            Code::SmartCardServiceDown,
+            "smart-card service",
+            format!("The smart-card service {name} is disabled: no reader or token can be used."),
+        ));
+    }
+    let down = matches!(
+        components.smart_card_service,
+        Some(ServiceState::Stopped | ServiceState::NotInstalled)
+    );
+    let waiting_for_a_reader = components.smart_card_service == Some(ServiceState::Stopped)
+        && components.smart_card_service_start == Some(StartType::Manual)
+        && components.usb_tokens.is_empty();
+    (down && !waiting_for_a_reader).then(|| {
+        Finding::new(
+            Code::SmartCardServiceDown,
+            "smart-card service",
+            format!(
+                "The smart-card service {name} is not running: no reader or token can be used."
+            ),
+        )
+    })
+}
+
+/// Token families whose vendor ships its own Windows driver, which their tools expect.
+fn has_vendor_driver(family: TokenFamily) -> bool {
+    matches!(
+        family,
+        TokenFamily::Jacarta | TokenFamily::Rutoken | TokenFamily::Etoken
+    )
+}
+
 fn component_findings(
     inventory: &Inventory,
     thresholds: Thresholds,
@@ -234,24 +282,39 @@ fn component_findings(
     out: &mut Vec<Finding>,
 ) {
     let components = &inventory.components;
-    if matches!(
-        components.smart_card_service,
-        Some(ServiceState::Stopped | ServiceState::NotInstalled)
-    ) {
-        out.push(Finding::new(
-            Code::SmartCardServiceDown,
-            "smart-card service",
-            "The smart-card service (pcscd) is not running: no reader or token can be used.",
-        ));
+    if let Some(finding) = smart_card_service(inventory) {
+        out.push(finding);
     }
 
     for usb in &components.usb_tokens {
-        if usb.visible_to_pcsc == Some(false) {
-            out.push(Finding::new(
+        let subject = format!("USB device {} {} ({})", usb.usb_id, usb.model, usb.bus_path);
+        match usb.problem_code.filter(|code| *code != 0) {
+            // A failed driver is why PC/SC does not show it: one finding, the cause.
+            Some(code) => out.push(Finding::new(
+                Code::UsbDriverFailed,
+                &subject,
+                format!(
+                    "{} is plugged in but its driver does not work (Device Manager problem code {code}{}).",
+                    usb.model,
+                    usb.driver.as_ref().map(|d| format!(", driver {d}")).unwrap_or_default()
+                ),
+            )),
+            None if usb.visible_to_pcsc == Some(false) => out.push(Finding::new(
                 Code::UsbTokenNotVisible,
-                format!("USB device {} {} ({})", usb.usb_id, usb.model, usb.bus_path),
+                &subject,
                 format!(
                     "{} is plugged in but no smart-card reader shows it.",
+                    usb.model
+                ),
+            )),
+            None => {}
+        }
+        if usb.generic_driver == Some(true) && usb.family.is_some_and(has_vendor_driver) {
+            out.push(Finding::new(
+                Code::UsbGenericDriver,
+                &subject,
+                format!(
+                    "{} runs on Microsoft's generic Usbccid (WUDF) driver instead of its vendor's.",
                     usb.model
                 ),
             ));

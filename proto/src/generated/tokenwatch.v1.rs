@@ -222,6 +222,13 @@ pub struct Components {
     pub pkcs11_modules: ::prost::alloc::vec::Vec<Pkcs11Module>,
     #[prost(message, repeated, tag = "6")]
     pub usb_tokens: ::prost::alloc::vec::Vec<UsbToken>,
+    /// How the smart-card service starts (Windows: SCardSvr); unspecified where not read.
+    #[prost(enumeration = "StartType", tag = "7")]
+    pub smart_card_service_start: i32,
+    /// Remote desktop sessions on the host, signed in or disconnected (Windows); absent where
+    /// not counted.
+    #[prost(uint32, optional, tag = "8")]
+    pub remote_sessions: ::core::option::Option<u32>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct CryptoPro {
@@ -293,6 +300,16 @@ pub struct UsbToken {
     pub serial: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(bool, optional, tag = "8")]
     pub visible_to_pcsc: ::core::option::Option<bool>,
+    /// The driver the system bound to the device (Windows: its INF, provider and service).
+    #[prost(string, optional, tag = "9")]
+    pub driver: ::core::option::Option<::prost::alloc::string::String>,
+    /// Bound to Microsoft's generic "Usbccid Smartcard Reader (WUDF)" driver.
+    #[prost(bool, optional, tag = "10")]
+    pub generic_driver: ::core::option::Option<bool>,
+    /// Device Manager's problem code (10: the device cannot start, 28: no driver installed);
+    /// absent when the device works or the system has no such code.
+    #[prost(uint32, optional, tag = "11")]
+    pub problem_code: ::core::option::Option<u32>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Finding {
@@ -461,6 +478,39 @@ impl ServiceState {
             "SERVICE_STATE_STOPPED" => Some(Self::Stopped),
             "SERVICE_STATE_NOT_INSTALLED" => Some(Self::NotInstalled),
             "SERVICE_STATE_UNKNOWN" => Some(Self::Unknown),
+            _ => None,
+        }
+    }
+}
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum StartType {
+    Unspecified = 0,
+    Automatic = 1,
+    /// On demand, including Windows' trigger start (SCardSvr starts when a reader arrives).
+    Manual = 2,
+    Disabled = 3,
+}
+impl StartType {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "START_TYPE_UNSPECIFIED",
+            Self::Automatic => "START_TYPE_AUTOMATIC",
+            Self::Manual => "START_TYPE_MANUAL",
+            Self::Disabled => "START_TYPE_DISABLED",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "START_TYPE_UNSPECIFIED" => Some(Self::Unspecified),
+            "START_TYPE_AUTOMATIC" => Some(Self::Automatic),
+            "START_TYPE_MANUAL" => Some(Self::Manual),
+            "START_TYPE_DISABLED" => Some(Self::Disabled),
             _ => None,
         }
     }

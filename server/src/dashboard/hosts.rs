@@ -229,6 +229,11 @@ struct HostWords {
     demo: &'static str,
     service: &'static str,
     service_states: [(&'static str, &'static str); 4],
+    /// How the service starts: automatic, manual (on demand), disabled.
+    start_types: [(&'static str, &'static str); 3],
+    remote_sessions: &'static str,
+    driver_problem: &'static str,
+    generic_driver: &'static str,
     ccid: &'static str,
     pkcs11: &'static str,
     middleware: &'static str,
@@ -316,6 +321,14 @@ const HOST_RU: HostWords = HostWords {
         ("not_installed", "не установлена"),
         ("unknown", "неизвестно"),
     ],
+    start_types: [
+        ("automatic", "запуск автоматически"),
+        ("manual", "запуск по требованию"),
+        ("disabled", "отключена"),
+    ],
+    remote_sessions: "Сеансы удалённого рабочего стола",
+    driver_problem: "драйвер не работает, код ошибки",
+    generic_driver: "общий драйвер Microsoft Usbccid (WUDF) вместо драйвера производителя",
     ccid: "Драйвер CCID",
     pkcs11: "Модули PKCS#11",
     middleware: "ПО для токенов",
@@ -419,6 +432,14 @@ const HOST_EN: HostWords = HostWords {
         ("not_installed", "not installed"),
         ("unknown", "unknown"),
     ],
+    start_types: [
+        ("automatic", "starts automatically"),
+        ("manual", "starts on demand"),
+        ("disabled", "disabled"),
+    ],
+    remote_sessions: "Remote desktop sessions",
+    driver_problem: "driver not working, problem code",
+    generic_driver: "generic Microsoft Usbccid (WUDF) driver instead of the vendor's",
     ccid: "CCID driver",
     pkcs11: "PKCS#11 modules",
     middleware: "Token middleware",
@@ -591,9 +612,11 @@ fn findings(words: &HostWords, findings: &Value) -> Markup {
 /// The agent's `components` object: the keys this page knows in words, any other as it came
 /// (a newer agent may report more than this server knows about).
 fn components(lang: Lang, words: &HostWords, components: &Value, now: DateTime<Utc>) -> Markup {
-    const KNOWN: [&str; 6] = [
+    const KNOWN: [&str; 8] = [
         "cryptopro",
         "smart_card_service",
+        "smart_card_service_start",
+        "remote_sessions",
         "ccid_driver",
         "middleware",
         "pkcs11_modules",
@@ -609,13 +632,24 @@ fn components(lang: Lang, words: &HostWords, components: &Value, now: DateTime<U
     html! {
         div.table { table { tbody {
             @if !c["cryptopro"].is_null() { (cryptopro(lang, words, &c["cryptopro"], now)) }
-            @if let Some(state) = c["smart_card_service"].as_str() {
+            @if c["smart_card_service"].is_string() || c["smart_card_service_start"].is_string() {
+                @let state = c["smart_card_service"].as_str();
+                @let start = c["smart_card_service_start"].as_str();
                 tr {
                     th { (words.service) }
-                    td class=[(state != "running").then_some("warning")] {
-                        (named(Some(state), &words.service_states))
+                    // Stopped on demand start is Windows' normal state with no reader plugged in.
+                    @let bad = start == Some("disabled") || (state.is_some_and(|s| s != "running") && start != Some("manual"));
+                    td class=[bad.then_some("warning")] {
+                        @if let Some(state) = state { (named(Some(state), &words.service_states)) }
+                        @if let Some(start) = start {
+                            @if state.is_some() { ", " }
+                            (named(Some(start), &words.start_types))
+                        }
                     }
                 }
+            }
+            @if let Some(sessions) = c["remote_sessions"].as_u64() {
+                tr { th { (words.remote_sessions) } td { (sessions) } }
             }
             @if let Some(driver) = c["ccid_driver"].as_str() { tr { th { (words.ccid) } td { (driver) } } }
             @if list(&c["pkcs11_modules"]).next().is_some() {
@@ -703,6 +737,13 @@ fn usb_tokens(words: &HostWords, tokens: &Value) -> Markup {
             @if token["visible_to_pcsc"].as_bool() == Some(false) {
                 " " (layout::severity("warning")) " " (words.invisible)
             }
+            @if let Some(code) = token["problem_code"].as_u64() {
+                " " (layout::severity("critical")) " " (words.driver_problem) " " (code)
+            }
+            @if token["generic_driver"].as_bool() == Some(true) {
+                " " (layout::severity("warning")) " " (words.generic_driver)
+            }
+            @if let Some(driver) = token["driver"].as_str() { br; span.muted { (driver) } }
             br;
         }
     }
@@ -934,6 +975,42 @@ mod tests {
             "tpm": { "present": true },
             "usb_tokens": [{ "product": "ruToken", "visible_to_pcsc": false }],
         });
+        let windows = serde_json::json!({
+            "smart_card_service": "stopped",
+            "smart_card_service_start": "manual",
+            "remote_sessions": 12,
+            "usb_tokens": [{
+                "model": "JaCarta LT", "problem_code": 10, "generic_driver": true,
+                "driver": "wudfusbcciddriver.inf (Microsoft), WUDFRd",
+            }],
+        });
+        let html = components(Lang::En, &HOST_EN, &windows, now).into_string();
+        assert!(
+            html.contains("<td>stopped, starts on demand</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<th>Remote desktop sessions</th><td>12</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("driver not working, problem code 10"),
+            "{html}"
+        );
+        assert!(
+            html.contains("generic Microsoft Usbccid (WUDF) driver"),
+            "{html}"
+        );
+        assert!(
+            html.contains("wudfusbcciddriver.inf (Microsoft), WUDFRd"),
+            "{html}"
+        );
+        let disabled = serde_json::json!({ "smart_card_service_start": "disabled" });
+        let html = components(Lang::Ru, &HOST_RU, &disabled, now).into_string();
+        assert!(
+            html.contains("<td class=\"warning\">отключена</td>"),
+            "{html}"
+        );
         let html = components(Lang::En, &HOST_EN, &odd, now).into_string();
         assert!(html.contains("not installed"), "{html}");
         assert!(

@@ -42,6 +42,12 @@ pub(crate) fn outcome(value: i32) -> Option<String> {
         .and_then(|v| short(v.as_str_name(), "COLLECTOR_OUTCOME_"))
 }
 
+fn start_type(value: i32) -> Option<String> {
+    v1::StartType::try_from(value)
+        .ok()
+        .and_then(|v| short(v.as_str_name(), "START_TYPE_"))
+}
+
 fn service_state(value: i32) -> Option<String> {
     v1::ServiceState::try_from(value)
         .ok()
@@ -95,6 +101,8 @@ pub(crate) fn components(c: Option<&v1::Components>) -> String {
     json!({
         "cryptopro": cryptopro,
         "smart_card_service": service_state(c.smart_card_service),
+        "smart_card_service_start": start_type(c.smart_card_service_start),
+        "remote_sessions": c.remote_sessions,
         "ccid_driver": c.ccid_driver,
         "middleware": c.middleware.iter().map(|m| json!({
             "family": family(m.family), "name": m.name, "path": m.path, "version": m.version,
@@ -111,6 +119,9 @@ pub(crate) fn components(c: Option<&v1::Components>) -> String {
             "product": u.product,
             "serial": u.serial,
             "visible_to_pcsc": u.visible_to_pcsc,
+            "driver": u.driver,
+            "generic_driver": u.generic_driver,
+            "problem_code": u.problem_code,
         })).collect::<Vec<_>>(),
     })
     .to_string()

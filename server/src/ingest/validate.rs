@@ -426,7 +426,12 @@ fn components(c: &v1::Components) -> Result<(), String> {
         optional(format_args!("{at}.manufacturer"), u.manufacturer.as_deref())?;
         optional(format_args!("{at}.product"), u.product.as_deref())?;
         optional(format_args!("{at}.serial"), u.serial.as_deref())?;
+        optional(format_args!("{at}.driver"), u.driver.as_deref())?;
     }
+    enumeration::<v1::StartType>(
+        format_args!("components.smart_card_service_start"),
+        c.smart_card_service_start,
+    )?;
     Ok(())
 }
 

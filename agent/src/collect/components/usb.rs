@@ -118,6 +118,7 @@ pub(crate) fn usb_tokens(devices: &Path) -> Result<Vec<UsbToken>, std::io::Error
             product: attribute("product"),
             serial: attribute("serial"),
             visible_to_pcsc: None,
+            ..UsbToken::default()
         });
     }
     tokens.sort_by(|a, b| a.bus_path.cmp(&b.bus_path));

@@ -4,7 +4,7 @@ use tokenwatch_proto::v1;
 
 use super::{Text, family, opt_timestamp};
 use crate::inventory::{
-    Components, CryptoPro, License, Middleware, Pkcs11Module, ServiceState, UsbToken,
+    Components, CryptoPro, License, Middleware, Pkcs11Module, ServiceState, StartType, UsbToken,
 };
 
 pub(super) fn components(components: &Components) -> v1::Components {
@@ -15,6 +15,8 @@ pub(super) fn components(components: &Components) -> v1::Components {
         middleware,
         pkcs11_modules,
         usb_tokens,
+        smart_card_service_start,
+        remote_sessions,
     } = components;
     v1::Components {
         cryptopro: cryptopro.as_ref().map(self::cryptopro),
@@ -23,7 +25,19 @@ pub(super) fn components(components: &Components) -> v1::Components {
         middleware: middleware.iter().map(self::middleware).collect(),
         pkcs11_modules: pkcs11_modules.iter().map(module).collect(),
         usb_tokens: usb_tokens.iter().map(usb).collect(),
+        smart_card_service_start: start_type(*smart_card_service_start),
+        remote_sessions: *remote_sessions,
     }
+}
+
+fn start_type(start: Option<StartType>) -> i32 {
+    let wire = match start {
+        None => v1::StartType::Unspecified,
+        Some(StartType::Automatic) => v1::StartType::Automatic,
+        Some(StartType::Manual) => v1::StartType::Manual,
+        Some(StartType::Disabled) => v1::StartType::Disabled,
+    };
+    wire.into()
 }
 
 fn cryptopro(csp: &CryptoPro) -> v1::CryptoPro {
@@ -108,6 +122,9 @@ fn usb(usb: &UsbToken) -> v1::UsbToken {
         product,
         serial,
         visible_to_pcsc,
+        driver,
+        generic_driver,
+        problem_code,
     } = usb;
     v1::UsbToken {
         bus_path: bus_path.text(),
@@ -118,5 +135,8 @@ fn usb(usb: &UsbToken) -> v1::UsbToken {
         product: product.text(),
         serial: serial.text(),
         visible_to_pcsc: *visible_to_pcsc,
+        driver: driver.as_ref().map(Text::text),
+        generic_driver: *generic_driver,
+        problem_code: *problem_code,
     }
 }

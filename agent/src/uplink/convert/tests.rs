@@ -8,7 +8,7 @@ use super::*;
 use crate::findings::Code;
 use crate::inventory::{
     Certificate, CertificateSource, Components, CryptoPro, License, Middleware, Pkcs11Module,
-    ServiceState, SourceKind, UsbToken,
+    ServiceState, SourceKind, StartType, UsbToken,
 };
 
 fn at(days: i64) -> DateTime<Utc> {
@@ -169,7 +169,12 @@ pub(crate) fn full() -> Inventory {
                 product: so("Rutoken ECP"),
                 serial: so("99"),
                 visible_to_pcsc: Some(false),
+                driver: so("wudfusbcciddriver.inf (Microsoft), WUDFRd"),
+                generic_driver: Some(true),
+                problem_code: Some(10),
             }],
+            smart_card_service_start: Some(StartType::Manual),
+            remote_sessions: Some(3),
         },
         findings: vec![Finding {
             code: Code::CertificateExpired,
@@ -322,7 +327,12 @@ fn every_field_reaches_the_wire() {
                 product: so("Rutoken ECP"),
                 serial: so("99"),
                 visible_to_pcsc: Some(false),
+                driver: so("wudfusbcciddriver.inf (Microsoft), WUDFRd"),
+                generic_driver: Some(true),
+                problem_code: Some(10),
             }],
+            smart_card_service_start: v1::StartType::Manual.into(),
+            remote_sessions: Some(3),
         }),
         findings: vec![v1::Finding {
             code: s("certificate.expired"),

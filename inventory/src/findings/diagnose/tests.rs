@@ -3,7 +3,8 @@ use chrono::Duration;
 use super::*;
 use crate::findings::Severity;
 use crate::inventory::{
-    CollectorStatus, CryptoPro, DamagedFile, License, PinState, Pkcs11Module, Reader, UsbToken,
+    CollectorStatus, CryptoPro, DamagedFile, License, PinState, Pkcs11Module, Reader, StartType,
+    UsbToken,
 };
 use crate::sample;
 
@@ -260,6 +261,115 @@ fn service_usb_and_module_problems_are_reported() {
         !found.iter().any(|(c, _)| *c == Code::Pkcs11ModuleMissing),
         "{found:?}"
     );
+}
+
+#[test]
+fn windows_s_trigger_started_service_is_down_only_when_a_device_waits_for_it() {
+    let mut inventory = sample::inventory();
+    inventory.host.os = "windows".into();
+    let service = |inventory: &Inventory| -> Vec<Finding> {
+        run(inventory)
+            .into_iter()
+            .filter(|f| f.code == Code::SmartCardServiceDown)
+            .collect()
+    };
+    // Stopped on demand start with nothing plugged in: how Windows leaves SCardSvr.
+    inventory.components.smart_card_service = Some(ServiceState::Stopped);
+    inventory.components.smart_card_service_start = Some(StartType::Manual);
+    assert!(service(&inventory).is_empty());
+    // A token plugged in and the service still stopped: nothing can use it.
+    inventory.components.usb_tokens.push(UsbToken {
+        usb_id: "0a89:0030".into(),
+        model: "Rutoken ECP".into(),
+        family: Some(TokenFamily::Rutoken),
+        ..UsbToken::default()
+    });
+    let down = service(&inventory);
+    assert_eq!(down.len(), 1, "{down:?}");
+    assert!(down[0].message.contains("SCardSvr"), "{down:?}");
+    // Automatic start and stopped is down whatever is plugged in.
+    inventory.components.usb_tokens.clear();
+    inventory.components.smart_card_service_start = Some(StartType::Automatic);
+    assert_eq!(service(&inventory).len(), 1);
+    // Disabled is down even while it still runs (it will not start again).
+    inventory.components.smart_card_service = Some(ServiceState::Running);
+    inventory.components.smart_card_service_start = Some(StartType::Disabled);
+    let down = service(&inventory);
+    assert_eq!(down.len(), 1);
+    assert!(down[0].message.contains("disabled"), "{down:?}");
+    inventory.components.smart_card_service_start = Some(StartType::Manual);
+    assert!(service(&inventory).is_empty());
+}
+
+#[test]
+fn a_failed_driver_and_the_generic_driver_are_reported_per_device() {
+    let mut inventory = sample::inventory();
+    inventory.components.smart_card_service = Some(ServiceState::Running);
+    let device = |model: &str, family| UsbToken {
+        bus_path: format!(r"USB\VID_24DC&PID_0101\{model}"),
+        usb_id: "24dc:0101".into(),
+        model: model.into(),
+        family,
+        visible_to_pcsc: Some(false),
+        ..UsbToken::default()
+    };
+    inventory.components.usb_tokens = vec![
+        UsbToken {
+            problem_code: Some(10),
+            driver: Some("jcccid.inf (Aladdin R.D.)".into()),
+            ..device("JaCarta", Some(TokenFamily::Jacarta))
+        },
+        UsbToken {
+            generic_driver: Some(true),
+            visible_to_pcsc: Some(true),
+            ..device("Rutoken ECP", Some(TokenFamily::Rutoken))
+        },
+        // A reader with no vendor driver of its own: the generic driver is its driver.
+        UsbToken {
+            generic_driver: Some(true),
+            visible_to_pcsc: Some(true),
+            ..device("ESMART Token", Some(TokenFamily::Esmart))
+        },
+        UsbToken {
+            problem_code: Some(0),
+            ..device("eToken 5110", Some(TokenFamily::Etoken))
+        },
+    ];
+    let mut found: Vec<Finding> = run(&inventory)
+        .into_iter()
+        .filter(|f| f.subject.starts_with("USB device"))
+        .collect();
+    found.sort_by_key(|f| f.code);
+    let by: Vec<(Code, &str)> = found
+        .iter()
+        .map(|f| {
+            (
+                f.code,
+                f.subject
+                    .rsplit('\\')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches(')'),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        vec![
+            (Code::UsbTokenNotVisible, "eToken 5110"),
+            (Code::UsbDriverFailed, "JaCarta"),
+            (Code::UsbGenericDriver, "Rutoken ECP"),
+        ],
+        "{found:?}"
+    );
+    assert!(
+        found[1]
+            .message
+            .contains("problem code 10, driver jcccid.inf"),
+        "{found:?}"
+    );
+    assert_eq!(found[1].severity, Severity::Critical);
+    assert_eq!(found[2].severity, Severity::Warning);
 }
 
 #[test]
