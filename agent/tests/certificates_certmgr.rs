@@ -263,3 +263,54 @@ fn certmgr_errors_are_reported_per_store() {
     );
     assert!(!section.skipped);
 }
+
+#[test]
+fn a_personal_certificate_without_its_key_link_is_a_finding() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let linked = listing(
+        "00112233445566778899aabbccddeeff00112233",
+        "CN=Иванов Иван Иванович",
+        "HDIMAGE\\\\ivanov.000\\1A2B",
+    );
+    let unlinked = listing(
+        "aabbccddeeff0011223344556677889900112233",
+        "CN=Петров Пётр Петрович",
+        "",
+    )
+    .replace("Ссылка на ключ      : Есть", "Ссылка на ключ      : Нет")
+    .replace("Контейнер           : \n", "");
+    let ca_unlinked = listing(
+        "99112233445566778899aabbccddeeff00112233",
+        "CN=Тестовый УЦ",
+        "",
+    )
+    .replace("Ссылка на ключ      : Есть", "Ссылка на ключ      : Нет");
+    write(&work.path().join("my.txt"), linked.as_bytes());
+    write(&work.path().join("my2.txt"), unlinked.as_bytes());
+    write(&work.path().join("ca.txt"), ca_unlinked.as_bytes());
+    // uMy lists the linked and the unlinked certificate; the CA store's entries never link.
+    let host = Host::new(&format!(
+        "uMy) cat \"{my}\" \"{my2}\" ;;\nuCA) cat \"{ca}\" ;;",
+        my = work.path().join("my.txt").display(),
+        my2 = work.path().join("my2.txt").display(),
+        ca = work.path().join("ca.txt").display(),
+    ));
+    let section = Certificates
+        .collect(&host.config(Vec::new(), Duration::from_secs(20)))
+        .expect("collects");
+    assert!(section.errors.is_empty(), "{:?}", section.errors);
+    assert_eq!(section.certificates.len(), 3, "{:?}", section.certificates);
+    let codes: Vec<(String, String)> = section
+        .findings
+        .iter()
+        .map(|f| (f.code.as_str().to_owned(), f.subject.clone()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![(
+            "certificate.key_link_missing".to_owned(),
+            "certificate \"Петров Пётр Петрович\" (aabbccddeeff0011223344556677889900112233)"
+                .to_owned()
+        )]
+    );
+}

@@ -2,6 +2,8 @@
 //! certificate into the current user's Personal store through CryptoAPI (Wine's crypt32 writes
 //! it as Windows does, a serialized element in the registry), and writes a profile's Personal
 //! store on disk with the element CryptoAPI serialized, for a profile that is not signed in.
+//! The certificate in the registry store is linked to a CryptoPro container through CryptoAPI
+//! (the key provider property as Windows stores it); the copy on disk has no link.
 #![cfg(windows)]
 
 #[path = "support/windows_stores.rs"]
@@ -52,7 +54,15 @@ impl Drop for Profile {
 
 #[test]
 fn personal_stores_of_signed_in_users_and_of_profiles_on_disk_are_read() {
-    stores::add_to_personal_store(PERSON);
+    let provider = "Crypto-Pro GOST R 34.10-2012 KC1 CSP";
+    stores::add_to_personal_store(
+        PERSON,
+        Some(stores::KeyLink {
+            container: r"\\.\REGISTRY\te-1f2e",
+            provider,
+            provider_type: 80,
+        }),
+    );
 
     let home = tempfile::tempdir().expect("profile folder");
     let _profile = Profile::create(home.path());
@@ -61,6 +71,7 @@ fn personal_stores_of_signed_in_users_and_of_profiles_on_disk_are_read() {
         .join(r"AppData\Roaming\Microsoft\SystemCertificates\My\Certificates");
     std::fs::create_dir_all(&store).expect("store folder");
     std::fs::write(store.join("CA-THUMBPRINT"), stores::serialized(CA)).expect("element");
+    std::fs::write(store.join("PERSON-THUMBPRINT"), stores::serialized(PERSON)).expect("element");
     let mut cut = stores::serialized(PERSON);
     cut.truncate(cut.len() / 2);
     std::fs::write(store.join("CUT-THUMBPRINT"), cut).expect("element");
@@ -77,16 +88,46 @@ fn personal_stores_of_signed_in_users_and_of_profiles_on_disk_are_read() {
         .iter()
         .find(|c| c.der == PERSON)
         .expect("the certificate added to the Personal store");
+    // The registry copy with its key link, the profile's copy without.
+    let linked = format!(
+        r"\Software\Microsoft\SystemCertificates\MY (container \\.\REGISTRY\te-1f2e, {provider})"
+    );
     assert!(
         person
             .sources
             .iter()
             .any(|s| s.kind == SourceKind::CryptoproStore
                 && s.location.starts_with(r"HKU\S-1-5-")
-                && s.location
-                    .ends_with(r"\Software\Microsoft\SystemCertificates\MY")),
+                && s.location.ends_with(&linked)),
         "{:?}",
         person.sources
+    );
+    // The scan folds copies into one certificate; the collector lists each copy.
+    assert!(
+        section
+            .certificates
+            .iter()
+            .filter(|c| c.der == PERSON)
+            .any(|c| c
+                .sources
+                .iter()
+                .any(|s| s.location == store.display().to_string())),
+        "the profile's copy, without a link"
+    );
+    let unlinked: Vec<_> = section
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::CertificateKeyLinkMissing)
+        .collect();
+    assert_eq!(
+        unlinked.len(),
+        1,
+        "only the profile's copy, not the CA: {unlinked:?}"
+    );
+    assert!(unlinked[0].subject.contains(&person.sha1), "{unlinked:?}");
+    assert!(
+        unlinked[0].message.contains(&store.display().to_string()),
+        "{unlinked:?}"
     );
     assert!(person.subject_cn.is_some(), "{person:?}");
 

@@ -6,10 +6,11 @@
 #![allow(dead_code, unreachable_pub)]
 
 use windows_sys::Win32::Security::Cryptography::{
-    CERT_STORE_ADD_REPLACE_EXISTING, CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER,
+    AT_SIGNATURE, CERT_CONTEXT, CERT_KEY_PROV_INFO_PROP_ID, CERT_STORE_ADD_REPLACE_EXISTING,
+    CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER, CRYPT_KEY_PROV_INFO,
     CertAddEncodedCertificateToStore, CertCloseStore, CertCreateCertificateContext,
     CertFreeCertificateContext, CertOpenStore, CertSerializeCertificateStoreElement,
-    PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
+    CertSetCertificateContextProperty, PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
 };
 
 const ENCODING: u32 = X509_ASN_ENCODING | PKCS_7_ASN_ENCODING;
@@ -18,10 +19,19 @@ fn wide(text: &str) -> Vec<u16> {
     text.encode_utf16().chain(Some(0)).collect()
 }
 
-/// Add `der` to the current user's `MY` store, as certmgr.msc or CryptoPro's installer would.
-pub fn add_to_personal_store(der: &[u8]) {
+/// Where a certificate's private key is: container, provider and provider type.
+pub struct KeyLink<'a> {
+    pub container: &'a str,
+    pub provider: &'a str,
+    pub provider_type: u32,
+}
+
+/// Add `der` to the current user's `MY` store, as certmgr.msc or CryptoPro's installer would,
+/// linked to its private key when `link` says where it is ("Install personal certificate").
+pub fn add_to_personal_store(der: &[u8], link: Option<KeyLink<'_>>) {
     let name = wide("MY");
     let length = u32::try_from(der.len()).expect("short");
+    let mut added: *mut CERT_CONTEXT = std::ptr::null_mut();
     // SAFETY: every pointer is to a live buffer of the stated length; the store handle is
     // closed once, after use.
     unsafe {
@@ -33,15 +43,36 @@ pub fn add_to_personal_store(der: &[u8]) {
             name.as_ptr().cast(),
         );
         assert!(!store.is_null(), "open the Personal store");
-        let added = CertAddEncodedCertificateToStore(
+        let ok = CertAddEncodedCertificateToStore(
             store,
             ENCODING,
             der.as_ptr(),
             length,
             CERT_STORE_ADD_REPLACE_EXISTING,
-            std::ptr::null_mut(),
+            &mut added,
         );
-        assert_ne!(added, 0, "add the certificate");
+        assert_ne!(ok, 0, "add the certificate");
+        if let Some(link) = link {
+            let mut container = wide(link.container);
+            let mut provider = wide(link.provider);
+            let info = CRYPT_KEY_PROV_INFO {
+                pwszContainerName: container.as_mut_ptr(),
+                pwszProvName: provider.as_mut_ptr(),
+                dwProvType: link.provider_type,
+                dwFlags: 0,
+                cProvParam: 0,
+                rgProvParam: std::ptr::null_mut(),
+                dwKeySpec: AT_SIGNATURE,
+            };
+            let set = CertSetCertificateContextProperty(
+                added,
+                CERT_KEY_PROV_INFO_PROP_ID,
+                0,
+                std::ptr::from_ref(&info).cast(),
+            );
+            assert_ne!(set, 0, "link the private key");
+        }
+        CertFreeCertificateContext(added);
         CertCloseStore(store, 0);
     }
 }

@@ -10,12 +10,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::certmgr::parse_certmgr_list;
-use crate::collect::program;
-use crate::inventory::Certificate;
+use crate::collect::{Section, program};
+use crate::findings::{Code, Finding, rules};
 use crate::paths::Paths;
 
 /// The personal store, then the stores where issuers live (so chains can be checked).
-pub(crate) const STORES: [&str; 5] = ["uMy", "uRoot", "uCA", "mRoot", "mCA"];
+pub(crate) const STORES: [&str; 5] = [PERSONAL, "uRoot", "uCA", "mRoot", "mCA"];
+const PERSONAL: &str = "uMy";
 /// No single listing may take longer than this, whatever the collector's budget.
 const MAX_RUN: Duration = Duration::from_secs(10);
 
@@ -24,10 +25,10 @@ pub(crate) fn certmgr(paths: &Paths) -> PathBuf {
     paths.cprocsp_opt().join("bin/amd64/certmgr")
 }
 
-/// List every store until `deadline`: the certificates found and what went wrong.
-pub(crate) fn collect(certmgr: &Path, deadline: Instant) -> (Vec<Certificate>, Vec<String>) {
-    let mut certificates = Vec::new();
-    let mut errors = Vec::new();
+/// List every store into `section` until `deadline`: the certificates, a personal certificate
+/// certmgr shows without its key link (`PrivateKey Link: No`), and what went wrong.
+pub(crate) fn collect(certmgr: &Path, deadline: Instant, section: &mut Section) {
+    let errors = &mut section.errors;
     for (index, store) in STORES.iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
         let command = format!("certmgr -list -store {store}");
@@ -67,14 +68,29 @@ pub(crate) fn collect(certmgr: &Path, deadline: Instant) -> (Vec<Certificate>, V
         match parse_certmgr_list(text) {
             Ok(entries) => {
                 for entry in entries {
-                    match entry.to_certificate(store) {
-                        Ok(cert) => certificates.push(cert),
-                        Err(error) => errors.push(format!("{command}: {error}")),
+                    let cert = match entry.to_certificate(store) {
+                        Ok(cert) => cert,
+                        Err(error) => {
+                            errors.push(format!("{command}: {error}"));
+                            continue;
+                        }
+                    };
+                    if *store == PERSONAL && entry.private_key_link == Some(false) {
+                        section.findings.push(Finding::new(
+                            Code::CertificateKeyLinkMissing,
+                            rules::certificate_subject(
+                                &cert.subject,
+                                cert.subject_cn.as_deref(),
+                                &cert.sha1,
+                            ),
+                            "The certificate is in CryptoPro's personal store (uMy) without a \
+                             link to its private key.",
+                        ));
                     }
+                    section.certificates.push(cert);
                 }
             }
             Err(error) => errors.push(format!("{command}: {error}")),
         }
     }
-    (certificates, errors)
 }

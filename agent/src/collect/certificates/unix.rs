@@ -12,8 +12,6 @@ pub(super) fn collect(config: &ScanConfig, deadline: Instant, section: &mut Sect
     if !certmgr.is_file() {
         return false;
     }
-    let (listed, errors) = store::collect(&certmgr, deadline);
-    section.certificates.extend(listed);
-    section.errors.extend(errors);
+    store::collect(&certmgr, deadline, section);
     true
 }

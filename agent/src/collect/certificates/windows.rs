@@ -8,7 +8,10 @@
 //!   from the ProfileList. On a terminal server with thousands of profiles this is bounded by
 //!   the collector's deadline; profiles left are reported as not read.
 //!
-//! Each certificate is one serialized store element ([`certificate_from_serialized`]).
+//! Each certificate is one serialized store element ([`store_element`]), with the link to its
+//! private key (provider and container) when it has one: the link is shown in the source's
+//! location, as certmgr shows it on Linux. A personal certificate in a Personal store without a
+//! link is `certificate.key_link_missing`: programs that sign do not offer it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,18 +21,19 @@ use windows_registry::{Key, LOCAL_MACHINE, USERS};
 use windows_sys::Win32::System::Environment::ExpandEnvironmentStringsW;
 
 use super::files::{ReadError, read_capped};
-use super::serialized::{MAX_SERIALIZED, SerializedError, certificate_from_serialized};
+use super::serialized::{KeyLink, MAX_SERIALIZED, SerializedError, store_element};
 use super::summary::summarize;
 use crate::collect::Section;
 use crate::collect::registry::{open, subkeys, user_hives};
 use crate::config::ScanConfig;
-use crate::findings::{Code, Finding};
+use crate::findings::{Code, Finding, rules};
 use crate::inventory::{CertificateSource, SourceKind};
 
 const MACHINE_STORES: &str = r"SOFTWARE\Microsoft\SystemCertificates";
 const USER_STORES: &str = r"Software\Microsoft\SystemCertificates";
 /// The personal store, then the stores where issuers live (so chains can be checked).
-const STORES: [&str; 3] = ["MY", "CA", "ROOT"];
+const STORES: [&str; 3] = [PERSONAL, "CA", "ROOT"];
+const PERSONAL: &str = "MY";
 const PROFILE_LIST: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList";
 /// A profile's Personal store on disk.
 const PROFILE_PERSONAL: &str = r"AppData\Roaming\Microsoft\SystemCertificates\My\Certificates";
@@ -40,12 +44,12 @@ const MAX_PER_STORE: usize = 5000;
 pub(super) fn collect(_config: &ScanConfig, deadline: Instant, section: &mut Section) -> bool {
     for store in STORES {
         let path = format!(r"{MACHINE_STORES}\{store}");
-        registry_store(LOCAL_MACHINE, "HKLM", &path, section);
+        registry_store(LOCAL_MACHINE, "HKLM", &path, store == PERSONAL, section);
     }
     for hive in user_hives(&mut section.errors) {
         for store in STORES {
             let path = format!(r"{hive}\{USER_STORES}\{store}");
-            registry_store(USERS, "HKU", &path, section);
+            registry_store(USERS, "HKU", &path, store == PERSONAL, section);
         }
     }
     profiles(deadline, section);
@@ -53,7 +57,7 @@ pub(super) fn collect(_config: &ScanConfig, deadline: Instant, section: &mut Sec
 }
 
 /// `…\<store>\Certificates\<SHA-1>` keys, each with the element in its `Blob` value.
-fn registry_store(hive: &Key, hive_name: &str, path: &str, section: &mut Section) {
+fn registry_store(hive: &Key, hive_name: &str, path: &str, personal: bool, section: &mut Section) {
     let location = format!(r"{hive_name}\{path}");
     let Some(certificates) = open(
         hive,
@@ -74,7 +78,7 @@ fn registry_store(hive: &Key, hive_name: &str, path: &str, section: &mut Section
             .open(&thumbprint)
             .and_then(|key| key.get_value("Blob"));
         match blob {
-            Ok(blob) => add(&blob, &location, &entry, section),
+            Ok(blob) => add(&blob, &location, &entry, personal, section),
             Err(error) => unparsable(&entry, &error.message(), section),
         }
     }
@@ -135,7 +139,7 @@ fn profile_store(folder: &Path, section: &mut Section) {
         let entry = path.display().to_string();
         let limit = u64::try_from(MAX_SERIALIZED).unwrap_or(u64::MAX);
         match read_capped(&path, limit) {
-            Ok(bytes) => add(&bytes, &location, &entry, section),
+            Ok(bytes) => add(&bytes, &location, &entry, true, section),
             Err(ReadError::Io(error)) => unparsable(&entry, &error.to_string(), section),
             Err(ReadError::TooLarge(size)) => {
                 let error = SerializedError::TooLarge {
@@ -147,19 +151,54 @@ fn profile_store(folder: &Path, section: &mut Section) {
     }
 }
 
-/// Summarise the certificate in one serialized element; `store` is the source's location.
-fn add(element: &[u8], store: &str, entry: &str, section: &mut Section) {
-    let der = match certificate_from_serialized(element) {
-        Ok(der) => der,
+/// Summarise the certificate in one serialized element; `store` is the source's location,
+/// `personal` whether it is a Personal store (where a certificate needs its key link).
+fn add(element: &[u8], store: &str, entry: &str, personal: bool, section: &mut Section) {
+    let element = match store_element(element) {
+        Ok(element) => element,
         Err(error) => return unparsable(entry, &error.to_string(), section),
+    };
+    let link = match element.key_link {
+        Some(Ok(link)) => Some(link),
+        Some(Err(error)) => {
+            section.errors.push(format!(
+                "{entry}: the link to its private key cannot be read: {error}"
+            ));
+            None
+        }
+        None => None,
     };
     let source = CertificateSource {
         kind: SourceKind::CryptoproStore,
-        location: store.to_owned(),
+        location: match &link {
+            Some(link) => linked_location(store, link),
+            None => store.to_owned(),
+        },
     };
-    match summarize(der, source) {
-        Ok(certificate) => section.certificates.push(certificate),
-        Err(error) => unparsable(entry, &error.to_string(), section),
+    let certificate = match summarize(element.der, source) {
+        Ok(certificate) => certificate,
+        Err(error) => return unparsable(entry, &error.to_string(), section),
+    };
+    // A CA certificate in the Personal store has no key here to link to.
+    if personal && link.is_none() && !certificate.is_ca {
+        section.findings.push(Finding::new(
+            Code::CertificateKeyLinkMissing,
+            rules::certificate_subject(
+                &certificate.subject,
+                certificate.subject_cn.as_deref(),
+                &certificate.sha1,
+            ),
+            format!("The certificate is in the Personal store {store} without a link to its private key."),
+        ));
+    }
+    section.certificates.push(certificate);
+}
+
+/// The store with the key's container and provider, as certmgr's listing shows them.
+fn linked_location(store: &str, link: &KeyLink) -> String {
+    match &link.provider {
+        Some(provider) => format!("{store} (container {}, {provider})", link.container),
+        None => format!("{store} (container {})", link.container),
     }
 }
 
