@@ -141,6 +141,10 @@ fn link_usb_to_readers(inventory: &mut Inventory) {
 fn merge_components(into: &mut Components, from: Components) {
     into.cryptopro = into.cryptopro.take().or(from.cryptopro);
     into.smart_card_service = into.smart_card_service.or(from.smart_card_service);
+    into.smart_card_service_start = into
+        .smart_card_service_start
+        .or(from.smart_card_service_start);
+    into.remote_sessions = into.remote_sessions.or(from.remote_sessions);
     into.ccid_driver = into.ccid_driver.take().or(from.ccid_driver);
     into.middleware.extend(from.middleware);
     into.pkcs11_modules.extend(from.pkcs11_modules);

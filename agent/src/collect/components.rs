@@ -15,6 +15,11 @@ mod license;
 #[cfg(not(windows))]
 mod middleware;
 pub mod modules;
+// The counting rule is tested on every platform; only Windows has sessions to count.
+#[cfg_attr(not(windows), allow(dead_code))]
+mod sessions;
+#[cfg(windows)]
+mod smart_card_service;
 #[cfg(not(windows))]
 mod usb;
 mod vendors;

@@ -1,7 +1,7 @@
 //! Components on Windows: CryptoPro CSP as Windows Installer registered it, with the build
 //! from its own `csptest.exe` when that runs and its expired-key policy; vendor token software with its version, from the
-//! installed programs list; and the Group Policy that keeps smart cards out of remote desktop
-//! sessions.
+//! installed programs list; the smart-card service's state and start type; the remote desktop
+//! sessions present and the Group Policy that keeps smart cards out of them.
 //!
 //! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI).
 
@@ -10,6 +10,8 @@ use std::path::Path;
 use windows_registry::{Key, LOCAL_MACHINE};
 
 use super::cryptopro::{from_install_properties, read_banner};
+use super::sessions::{count_remote, list_sessions};
+use super::smart_card_service::{SMART_CARD_SERVICE, service_state};
 use super::vendors::vendor_family;
 use super::{modules, program_timeout};
 use crate::collect::{Section, registry};
@@ -49,6 +51,17 @@ pub(super) fn collect(config: &ScanConfig, section: &mut Section) {
     section.components.middleware = middleware(&mut section.errors);
     if let Some(finding) = smart_card_redirection(&mut section.errors) {
         section.findings.push(finding);
+    }
+    match service_state(SMART_CARD_SERVICE) {
+        Ok((state, start)) => {
+            section.components.smart_card_service = Some(state);
+            section.components.smart_card_service_start = start;
+        }
+        Err(error) => section.errors.push(error),
+    }
+    match list_sessions() {
+        Ok(sessions) => section.components.remote_sessions = Some(count_remote(&sessions)),
+        Err(error) => section.errors.push(error),
     }
 }
 
