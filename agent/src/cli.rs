@@ -69,6 +69,23 @@ impl Command {
         }
         None
     }
+
+    /// Where warnings, errors and the service's start and stop are written too: the Windows
+    /// event log, for the Windows service only (see `service::event_log`).
+    pub fn event_log<S>(&self) -> Option<Box<dyn tracing_subscriber::Layer<S> + Send + Sync>>
+    where
+        S: tracing::Subscriber,
+    {
+        #[cfg(windows)]
+        if let Self::Service(windows_service::ServiceArgs {
+            action: windows_service::ServiceAction::Run(_),
+        }) = self
+        {
+            use crate::service::event_log::{EventLogLayer, EventSource};
+            return Some(Box::new(EventLogLayer::new(EventSource::open())));
+        }
+        None
+    }
 }
 
 /// Options of `scan`.

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokenwatch_agent::cli::{self, Cli};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,16 +19,21 @@ fn main() -> ExitCode {
             .open(path)
             .ok()
     });
+    // The event log, when there is one, sees only what the filter lets through.
+    let logs = tracing_subscriber::registry()
+        .with(cli.command.event_log())
+        .with(filter);
     match log_file {
-        Some(file) => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
+        Some(file) => logs
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file)),
+            )
             .init(),
         // Logs go to stderr so that `scan --json` stays a clean document on stdout.
-        None => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+        None => logs
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .init(),
     }
     match cli::run(cli) {

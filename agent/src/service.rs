@@ -22,6 +22,7 @@ use crate::state::{StateDir, StateError};
 use crate::uplink::UplinkError;
 
 mod deliver;
+pub mod event_log;
 pub mod hotplug;
 #[cfg(windows)]
 pub mod windows;

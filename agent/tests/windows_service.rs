@@ -1,7 +1,7 @@
 //! The agent as a Windows service, through Wine's real Service Control Manager: `service install`
 //! enrols with the test server, registers the service and starts it; the
 //! manager runs `service run`, whose first report reaches the server; `install` again changes
-//! nothing; `service uninstall` stops and removes it.
+//! nothing; `service uninstall` stops and removes it. The event source comes and goes with it.
 #![cfg(windows)]
 
 #[path = "uplink/server.rs"]
@@ -11,11 +11,14 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use server::{SECRET, TestServer};
+use windows_registry::{LOCAL_MACHINE, Type};
 use windows_service::service::{ServiceAccess, ServiceStartType};
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenwatch-agent");
 const NAME: &str = "tokenwatch-agent";
+const EVENT_SOURCE: &str =
+    r"SYSTEM\CurrentControlSet\Services\EventLog\Application\tokenwatch-agent";
 
 fn agent(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -46,6 +49,10 @@ fn install_runs_the_service_which_reports_and_uninstall_removes_it() {
     std::fs::write(&secret, SECRET).expect("secret");
     let state = dir.path().join("state");
     let url = server.url();
+    // The service's log, appended to across runs: what this run adds is read at the end.
+    let log = std::path::PathBuf::from(std::env::var_os("ProgramData").expect("ProgramData"))
+        .join(r"tokenwatch\agent.log");
+    let log_before = std::fs::metadata(&log).map_or(0, |m| m.len());
     let install = [
         "service",
         "install",
@@ -82,6 +89,30 @@ fn install_runs_the_service_which_reports_and_uninstall_removes_it() {
     // The restarts on failure are not checked here: Wine's manager accepts them but can neither
     // keep nor report them (QueryServiceConfig2 answers "invalid level").
 
+    // The event source names the installed .exe (the one the service runs), which holds the
+    // message table, for all three entry types.
+    let source = LOCAL_MACHINE
+        .open(EVENT_SOURCE)
+        .expect("the event source is registered");
+    let kind = source
+        .get_type("EventMessageFile")
+        .expect("EventMessageFile");
+    assert!(
+        matches!(kind, Type::ExpandString | Type::String),
+        "EventMessageFile is {kind:?}"
+    );
+    let message_file = source.get_string("EventMessageFile").expect("a path");
+    assert!(
+        message_file.ends_with("tokenwatch-agent.exe") && command.contains(&message_file),
+        "{message_file} in {command}"
+    );
+    assert!(
+        std::path::Path::new(&message_file).is_file(),
+        "{message_file}"
+    );
+    assert_eq!(source.get_u32("TypesSupported").expect("TypesSupported"), 7);
+    drop(source);
+
     // Started by the manager, the service scans and reports.
     let started = Instant::now();
     while server.shared.sequences().is_empty() {
@@ -106,6 +137,19 @@ fn install_runs_the_service_which_reports_and_uninstall_removes_it() {
             .is_err(),
         "the service is gone"
     );
+    assert!(
+        LOCAL_MACHINE.open(EVENT_SOURCE).is_err(),
+        "the event source is gone"
+    );
     let absent = succeeded(&agent(&["service", "uninstall"]));
     assert!(absent.contains("not installed"), "{absent}");
+
+    // The service logged its start and its stop to the file the installer's folder holds (the
+    // service's own environment under Wine names another ProgramData).
+    let written = std::fs::read(&log).expect("the service's log file");
+    let added = String::from_utf8_lossy(&written[usize::try_from(log_before).expect("size")..]);
+    assert!(
+        added.contains("Service started.") && added.contains("Service stopped."),
+        "{added}"
+    );
 }

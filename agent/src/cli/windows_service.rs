@@ -18,6 +18,7 @@ use windows_service::service_control_handler::{self, ServiceControlHandlerResult
 use windows_service::{define_windows_service, service_dispatcher};
 
 use super::service::{EnrollArgs, RunArgs, enroll_with, run_until};
+use crate::service::event_log::LIFECYCLE;
 use crate::service::windows::{self as win, SERVICE_NAME};
 use crate::state::AGENT_FILE;
 
@@ -116,7 +117,12 @@ fn run_service() -> anyhow::Result<()> {
         })
     };
     report(ServiceState::Running, ServiceExitCode::Win32(0))?;
-    tracing::info!(message = "Service started.");
+    // The lifecycle target puts the start and a clean stop in the event log as well.
+    tracing::info!(
+        target: LIFECYCLE,
+        message = "Service started.",
+        version = env!("CARGO_PKG_VERSION")
+    );
     let result = run_until(args, || {
         Ok(async {
             let _ = stopped.await;
@@ -125,7 +131,10 @@ fn run_service() -> anyhow::Result<()> {
     });
     // A non-zero exit code makes the manager apply the restarts set at install.
     let exit_code = match &result {
-        Ok(_) => ServiceExitCode::Win32(0),
+        Ok(_) => {
+            tracing::info!(target: LIFECYCLE, message = "Service stopped.");
+            ServiceExitCode::Win32(0)
+        }
         Err(_) => ServiceExitCode::ServiceSpecific(1),
     };
     report(ServiceState::Stopped, exit_code)?;

@@ -7,7 +7,7 @@
 //! there.
 
 use std::ffi::{OsStr, OsString};
-use std::os::windows::ffi::OsStrExt;
+use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,11 @@ use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl, PROTECTED_DACL_SECURITY_INFORMATION,
     PSECURITY_DESCRIPTOR,
 };
+
+use windows_sys::Win32::System::Com::CoTaskMemFree;
+use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, SHGetKnownFolderPath};
+
+use super::event_log;
 
 /// The service's name in the Service Control Manager and in `sc.exe`.
 pub const SERVICE_NAME: &str = "tokenwatch-agent";
@@ -57,6 +62,12 @@ pub enum WindowsServiceError {
     Acl { path: PathBuf, code: u32 },
     #[error("the service did not stop within {} s", STOP_WAIT.as_secs())]
     StopTimedOut,
+    #[error("{action} the event source (HKLM\\{key}): {source}", key = event_log::SOURCE_KEY)]
+    EventSource {
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn manager_error(
@@ -65,11 +76,36 @@ fn manager_error(
     move |source| WindowsServiceError::Manager { action, source }
 }
 
-/// `%ProgramData%\tokenwatch`.
+/// `%ProgramData%\tokenwatch`, the ProgramData folder as Windows' known folders name it: a
+/// service's environment need not carry the variable the installer's shell had (under Wine it
+/// points elsewhere), and both must find the same folder.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("ProgramData")
-        .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+    program_data()
+        .or_else(|| std::env::var_os("ProgramData").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
         .join("tokenwatch")
+}
+
+#[allow(unsafe_code)] // SHGetKnownFolderPath has no safe wrapper in the crates used here
+fn program_data() -> Option<PathBuf> {
+    let mut path: windows_sys::core::PWSTR = std::ptr::null_mut();
+    // SAFETY: a known folder id and a live out-pointer; the string Windows allocates is freed
+    // once, below, whatever the outcome.
+    let result =
+        unsafe { SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, std::ptr::null_mut(), &mut path) };
+    let folder = (result == 0 && !path.is_null()).then(|| {
+        let mut length = 0;
+        // SAFETY: on success `path` is a NUL-terminated UTF-16 string.
+        while unsafe { *path.add(length) } != 0 {
+            length += 1;
+        }
+        // SAFETY: the `length` units before the NUL were just read.
+        let units = unsafe { std::slice::from_raw_parts(path, length) };
+        PathBuf::from(OsString::from_wide(units))
+    });
+    // SAFETY: null or the string SHGetKnownFolderPath allocated.
+    unsafe { CoTaskMemFree(path.cast()) };
+    folder
 }
 
 /// The state folder inside [`data_dir`]: identity, sequence and spool.
@@ -142,9 +178,15 @@ pub fn create_private_dir(folder: &Path) -> Result<(), WindowsServiceError> {
 }
 
 /// Register the service to run `executable service run --state-dir <state_dir>` as
-/// LocalSystem at boot, with restarts on failure, and start it. An installed service is
-/// reconfigured instead, so a startup script may run this at every boot.
+/// LocalSystem at boot, with restarts on failure, and its event source (whose messages are in
+/// `executable`), and start it. An installed service is reconfigured instead, so a startup
+/// script may run this at every boot.
 pub fn install(executable: &Path, state_dir: &Path) -> Result<(), WindowsServiceError> {
+    // Before the start, so that the service's first entries already show their text.
+    event_log::register_source(executable).map_err(|source| WindowsServiceError::EventSource {
+        action: "registering",
+        source,
+    })?;
     let manager = ServiceManager::local_computer(
         None::<&str>,
         ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE,
@@ -218,9 +260,19 @@ pub fn install(executable: &Path, state_dir: &Path) -> Result<(), WindowsService
     Ok(())
 }
 
-/// Stop the service if it runs and remove it. Returns false when it was not installed. The
-/// data folder stays: reinstalling keeps the agent's identity.
+/// Stop the service if it runs and remove it, and its event source. Returns false when the
+/// service was not installed. The data folder stays: reinstalling keeps the agent's identity.
 pub fn uninstall() -> Result<bool, WindowsServiceError> {
+    let removed = remove_service()?;
+    // Also when the service was not there: an install may have stopped between the two.
+    event_log::remove_source().map_err(|source| WindowsServiceError::EventSource {
+        action: "removing",
+        source,
+    })?;
+    Ok(removed)
+}
+
+fn remove_service() -> Result<bool, WindowsServiceError> {
     let manager = ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT)
         .map_err(manager_error("connecting to the Service Control Manager"))?;
     let access = ServiceAccess::STOP | ServiceAccess::DELETE | ServiceAccess::QUERY_STATUS;
