@@ -15,6 +15,9 @@ mod license;
 #[cfg(not(windows))]
 mod middleware;
 pub mod modules;
+// The PnP rules are tested on every platform; only Windows has PnP devices to read.
+#[cfg_attr(not(windows), allow(dead_code))]
+mod pnp;
 // The counting rule is tested on every platform; only Windows has sessions to count.
 #[cfg_attr(not(windows), allow(dead_code))]
 mod sessions;
@@ -22,6 +25,7 @@ mod sessions;
 mod smart_card_service;
 #[cfg(not(windows))]
 mod usb;
+mod usb_ids;
 mod vendors;
 
 // What is installed is looked up the way each system keeps it: files and programs on Linux,

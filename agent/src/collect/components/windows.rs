@@ -3,7 +3,8 @@
 //! installed programs list; the smart-card service's state and start type; the remote desktop
 //! sessions present and the Group Policy that keeps smart cards out of them.
 //!
-//! Not read here yet: tokens on the USB bus and reader drivers (SetupAPI).
+//! Readers and known tokens on the USB bus, with the driver each one is bound to and its problem
+//! code, come from SetupAPI (`pnp`).
 
 use std::path::Path;
 
@@ -49,6 +50,7 @@ pub(super) fn collect(config: &ScanConfig, section: &mut Section) {
     // Modules named in the configuration; vendor folders are a Linux layout.
     section.components.pkcs11_modules = modules::find_modules(config);
     section.components.middleware = middleware(&mut section.errors);
+    section.components.usb_tokens = super::pnp::usb_tokens(&mut section.errors);
     if let Some(finding) = smart_card_redirection(&mut section.errors) {
         section.findings.push(finding);
     }
