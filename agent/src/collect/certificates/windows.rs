@@ -5,8 +5,9 @@
 //! - the same stores of every loaded user hive (`HKU\<SID>\Software\Microsoft\SystemCertificates`);
 //! - the Personal store of every profile on disk, signed in or not
 //!   (`<profile>\AppData\Roaming\Microsoft\SystemCertificates\My\Certificates`), profiles taken
-//!   from the ProfileList. On a terminal server with thousands of profiles this is bounded by
-//!   the collector's deadline; profiles left are reported as not read.
+//!   from the ProfileList. On a terminal server with thousands of profiles the walk pauses
+//!   between profiles to use at most half of one CPU ([`Throttle`]) and stops at the
+//!   collector's deadline; profiles left are reported as not read.
 //!
 //! Each certificate is one serialized store element ([`store_element`]), with the link to its
 //! private key (provider and container) when it has one: the link is shown in the source's
@@ -25,6 +26,7 @@ use super::serialized::{KeyLink, MAX_SERIALIZED, SerializedError, store_element}
 use super::summary::summarize;
 use crate::collect::Section;
 use crate::collect::registry::{open, subkeys, user_hives};
+use crate::collect::throttle::{SHARE, SLICE, Throttle, thread_cpu};
 use crate::config::ScanConfig;
 use crate::findings::{Code, Finding, rules};
 use crate::inventory::{CertificateSource, SourceKind};
@@ -91,6 +93,7 @@ fn profiles(deadline: Instant, section: &mut Section) {
         return;
     };
     let sids = subkeys(&list, &location, &mut section.errors);
+    let mut throttle = Throttle::new(SLICE, SHARE, Instant::now(), thread_cpu());
     for (index, sid) in sids.iter().enumerate() {
         if Instant::now() >= deadline {
             section.errors.push(format!(
@@ -110,6 +113,7 @@ fn profiles(deadline: Instant, section: &mut Section) {
         };
         let folder = PathBuf::from(expand_environment(&image)).join(PROFILE_PERSONAL);
         profile_store(&folder, section);
+        throttle.breathe(deadline);
     }
 }
 
