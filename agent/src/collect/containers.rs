@@ -37,7 +37,9 @@ pub use read::{ContainerRead, read_container, read_container_values};
 pub enum FormatError {
     #[error("the file is empty")]
     Empty,
-    #[error("the file is {size} bytes, more than the {limit} a real one can be")]
+    /// `size` is what was read: a file is read only one byte past `limit`, so the message
+    /// does not claim it as the file's size.
+    #[error("the file is larger than the {limit} bytes a real one can be")]
     TooLarge { size: usize, limit: usize },
     #[error("malformed DER: {0}")]
     Der(String),

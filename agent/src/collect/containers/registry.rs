@@ -74,9 +74,13 @@ fn virtual_stores(walk: &mut RegistryWalk) {
 fn containers_in(keys: &Key, location: &str, owner: Option<String>, walk: &mut RegistryWalk) {
     for name in subkeys(keys, location, &mut walk.errors) {
         if walk.containers.len() >= MAX_CONTAINERS {
-            walk.errors.push(format!(
+            // Said once, however many keys are left to skip.
+            let capped = format!(
                 "more than {MAX_CONTAINERS} registry containers; the rest are not reported"
-            ));
+            );
+            if !walk.errors.contains(&capped) {
+                walk.errors.push(capped);
+            }
             return;
         }
         let container_location = format!(r"{location}\{name}");
