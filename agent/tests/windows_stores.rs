@@ -17,6 +17,7 @@ use tokenwatch_agent::collect::certificates::Certificates;
 use tokenwatch_agent::findings::Code;
 use tokenwatch_agent::inventory::SourceKind;
 use tokenwatch_agent::paths::Paths;
+use tokenwatch_agent::scan::scan_with;
 use windows_registry::LOCAL_MACHINE;
 
 /// GOST R 34.10-2012 certificates issued by the OpenSSL gost engine, checked in.
@@ -148,4 +149,30 @@ fn personal_stores_of_signed_in_users_and_of_profiles_on_disk_are_read() {
         .expect("the cut element is a finding");
     assert_eq!(finding.code, Code::FileUnparsable);
     assert!(finding.message.contains("cut short"), "{}", finding.message);
+
+    // The scan checks each chain against every store: with the CA in the profile's store the
+    // person's issuer is there; without it, a missing issuer is a finding.
+    let scan = || {
+        scan_with(
+            vec![Box::new(Certificates)],
+            &ScanConfig::new(Paths::new(root.path())),
+        )
+    };
+    let issuer_missing = |inventory: &tokenwatch_agent::Inventory| {
+        inventory
+            .findings
+            .iter()
+            .any(|f| f.code == Code::CertificateIssuerMissing && f.subject.contains(&person.sha1))
+    };
+    let with_ca = scan();
+    let scanned = with_ca
+        .certificates
+        .iter()
+        .find(|c| c.sha1 == person.sha1)
+        .expect("the person in the scan");
+    assert_eq!(scanned.issuer_present, Some(true));
+    assert!(!issuer_missing(&with_ca), "{:?}", with_ca.findings);
+    std::fs::remove_file(store.join("CA-THUMBPRINT")).expect("remove the CA");
+    let without_ca = scan();
+    assert!(issuer_missing(&without_ca), "{:?}", without_ca.findings);
 }
