@@ -30,7 +30,7 @@ fn main() {
 
 #[cfg(windows)]
 mod figures {
-    #![allow(unsafe_code)] // GetProcessMemoryInfo (peak working set), GetThreadTimes (CPU time)
+    #![allow(unsafe_code)] // GetProcessMemoryInfo, for the child's peak working set
 
     use std::io::Read;
     use std::os::windows::io::AsRawHandle;
@@ -39,14 +39,13 @@ mod figures {
     use std::time::{Duration, Instant};
 
     use tokenwatch_agent::ScanConfig;
+    use tokenwatch_agent::collect::thread_cpu;
     use tokenwatch_agent::inventory::Media;
     use tokenwatch_agent::paths::Paths;
     use windows_registry::{LOCAL_MACHINE, Type};
-    use windows_sys::Win32::Foundation::FILETIME;
     use windows_sys::Win32::System::ProcessStatus::{
         GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS,
     };
-    use windows_sys::Win32::System::Threading::{GetCurrentThread, GetThreadTimes};
 
     use super::containers::{self as build, ContainerSpec, HeaderSpec, KeyAlgorithm};
     use super::stores;
@@ -272,29 +271,6 @@ mod figures {
         for sid in sids {
             let _ = LOCAL_MACHINE.remove_tree(format!(r"{PROFILE_LIST}\{sid}"));
         }
-    }
-
-    /// CPU time (user and kernel) this thread has used.
-    fn thread_cpu() -> Duration {
-        let zero = FILETIME {
-            dwLowDateTime: 0,
-            dwHighDateTime: 0,
-        };
-        let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
-        // SAFETY: the pseudo-handle of this thread; four live FILETIMEs to write.
-        let ok = unsafe {
-            GetThreadTimes(
-                GetCurrentThread(),
-                &mut created,
-                &mut exited,
-                &mut kernel,
-                &mut user,
-            )
-        };
-        assert_ne!(ok, 0, "GetThreadTimes");
-        let ticks = |t: FILETIME| (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime);
-        // FILETIME counts 100 ns.
-        Duration::from_nanos((ticks(kernel) + ticks(user)) * 100)
     }
 
     /// Every value of the containers and every store file, read without parsing.

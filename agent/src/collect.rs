@@ -25,6 +25,8 @@ mod registry;
 // Tested on every platform; the terminal server's profile walk (Windows) is its user.
 #[cfg_attr(not(windows), allow(dead_code))]
 mod throttle;
+#[cfg(windows)]
+pub use throttle::thread_cpu;
 pub mod tokens;
 
 /// What one collector saw.

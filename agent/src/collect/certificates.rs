@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::{CollectError, Collector, Section};
 use crate::config::ScanConfig;
+use crate::findings::{Code, Finding, rules};
 use crate::inventory::Certificate;
 
 mod certmgr;
@@ -79,6 +80,22 @@ pub fn fold_store_copies(certificates: Vec<Certificate>) -> Vec<Certificate> {
         }
     }
     backed
+}
+
+/// `certificate.key_link_missing` for a personal certificate found in `store` without a link to
+/// its private key (Windows' Personal store, CryptoPro's `uMy`).
+fn key_link_missing(certificate: &Certificate, store: &str) -> Finding {
+    Finding::new(
+        Code::CertificateKeyLinkMissing,
+        rules::certificate_subject(
+            &certificate.subject,
+            certificate.subject_cn.as_deref(),
+            &certificate.sha1,
+        ),
+        format!(
+            "The certificate is in the personal store {store} without a link to its private key."
+        ),
+    )
 }
 
 /// Parse a certificate file's bytes and summarise every certificate in it, for callers (and

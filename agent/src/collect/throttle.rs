@@ -69,7 +69,7 @@ impl Throttle {
 /// only turns the throttle off.
 #[cfg(windows)]
 #[allow(unsafe_code)] // GetThreadTimes has no safe wrapper in the crates used here
-pub(crate) fn thread_cpu() -> Duration {
+pub fn thread_cpu() -> Duration {
     use windows_sys::Win32::Foundation::FILETIME;
     use windows_sys::Win32::System::Threading::{GetCurrentThread, GetThreadTimes};
 

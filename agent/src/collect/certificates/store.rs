@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::certmgr::parse_certmgr_list;
+use super::key_link_missing;
 use crate::collect::{Section, program};
-use crate::findings::{Code, Finding, rules};
 use crate::paths::Paths;
 
 /// The personal store, then the stores where issuers live (so chains can be checked).
@@ -76,16 +76,7 @@ pub(crate) fn collect(certmgr: &Path, deadline: Instant, section: &mut Section) 
                         }
                     };
                     if *store == PERSONAL && entry.private_key_link == Some(false) {
-                        section.findings.push(Finding::new(
-                            Code::CertificateKeyLinkMissing,
-                            rules::certificate_subject(
-                                &cert.subject,
-                                cert.subject_cn.as_deref(),
-                                &cert.sha1,
-                            ),
-                            "The certificate is in CryptoPro's personal store (uMy) without a \
-                             link to its private key.",
-                        ));
+                        section.findings.push(key_link_missing(&cert, store));
                     }
                     section.certificates.push(cert);
                 }

@@ -22,13 +22,14 @@ use windows_registry::{Key, LOCAL_MACHINE, USERS};
 use windows_sys::Win32::System::Environment::ExpandEnvironmentStringsW;
 
 use super::files::{ReadError, read_capped};
+use super::key_link_missing;
 use super::serialized::{KeyLink, MAX_SERIALIZED, SerializedError, store_element};
 use super::summary::summarize;
 use crate::collect::Section;
 use crate::collect::registry::{open, subkeys, user_hives};
 use crate::collect::throttle::{SHARE, SLICE, Throttle, thread_cpu};
 use crate::config::ScanConfig;
-use crate::findings::{Code, Finding, rules};
+use crate::findings::{Code, Finding};
 use crate::inventory::{CertificateSource, SourceKind};
 
 const MACHINE_STORES: &str = r"SOFTWARE\Microsoft\SystemCertificates";
@@ -185,15 +186,7 @@ fn add(element: &[u8], store: &str, entry: &str, personal: bool, section: &mut S
     };
     // A CA certificate in the Personal store has no key here to link to.
     if personal && link.is_none() && !certificate.is_ca {
-        section.findings.push(Finding::new(
-            Code::CertificateKeyLinkMissing,
-            rules::certificate_subject(
-                &certificate.subject,
-                certificate.subject_cn.as_deref(),
-                &certificate.sha1,
-            ),
-            format!("The certificate is in the Personal store {store} without a link to its private key."),
-        ));
+        section.findings.push(key_link_missing(&certificate, store));
     }
     section.certificates.push(certificate);
 }
