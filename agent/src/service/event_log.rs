@@ -4,14 +4,18 @@
 //! The event log is what administrators and their monitoring watch, so it gets what needs
 //! attention and no routine: every warning and error, and of the information events only those
 //! with the target [`LIFECYCLE`] (the service started, the service stopped). A scan or a delivered
-//! report stays in the file.
+//! report stays in the file. A problem that lasts (a collector failing at every scan) is written
+//! once an hour, not at every scan: an entry equal to the last one written less than
+//! [`REPEAT_AFTER`] ago is left to the file.
 //!
 //! The layer and its formatting are platform-independent and tested everywhere; only the sink
 //! that writes (`ReportEventW`) and the source's registration are Windows code.
 
 use std::fmt;
 use std::io;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -31,6 +35,8 @@ const NOTE: &str = "tokenwatch_agent::event_log";
 /// `ReportEventW` refuses a string longer than 31,839 UTF-16 units; a longer entry is cut with
 /// room to spare. The file log has it whole.
 const MAX_UNITS: usize = 31_000;
+/// The same entry again is written to the event log no sooner than this.
+pub const REPEAT_AFTER: Duration = Duration::from_secs(3600);
 
 /// An event log entry's type, each with its event id in the message table that `build.rs`
 /// compiles into the .exe (ids 1 to 3, each `%1`).
@@ -53,6 +59,31 @@ pub trait Sink: Send + Sync + 'static {
 pub struct EventLogLayer<S> {
     sink: S,
     noted: AtomicBool,
+    last: Mutex<Option<Written>>,
+}
+
+/// The last entry written and when.
+#[derive(Debug)]
+pub struct Written {
+    kind: EventKind,
+    text: String,
+    at: Instant,
+}
+
+/// Whether an entry of `kind` and `text` at `now` is written, given the `last` one written;
+/// `last` becomes this one when it is.
+pub fn due(last: &mut Option<Written>, kind: EventKind, text: &str, now: Instant) -> bool {
+    let repeat = last.as_ref().is_some_and(|w| {
+        w.kind == kind && w.text == text && now.saturating_duration_since(w.at) < REPEAT_AFTER
+    });
+    if !repeat {
+        *last = Some(Written {
+            kind,
+            text: text.to_owned(),
+            at: now,
+        });
+    }
+    !repeat
 }
 
 // === impl EventKind ===
@@ -144,6 +175,7 @@ impl<S: Sink> EventLogLayer<S> {
         Self {
             sink,
             noted: AtomicBool::new(false),
+            last: Mutex::new(None),
         }
     }
 }
@@ -154,9 +186,19 @@ impl<S: Sink, C: Subscriber> Layer<C> for EventLogLayer<S> {
         let Some(kind) = kind_of(*metadata.level(), metadata.target()) else {
             return;
         };
+        let text = entry_text(event);
+        {
+            let mut last = self
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !due(&mut last, kind, &text, Instant::now()) {
+                return;
+            }
+        }
         // Every entry is tried, since the event log may come back; only the first failure is
         // noted, in the file log (the note's target keeps it out of this layer).
-        let Err(error) = self.sink.report(kind, &entry_text(event)) else {
+        let Err(error) = self.sink.report(kind, &text) else {
             return;
         };
         if !self.noted.swap(true, Ordering::Relaxed) {

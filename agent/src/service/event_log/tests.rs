@@ -122,3 +122,53 @@ fn a_long_entry_is_cut_to_what_report_event_takes() {
     truncate_units(&mut short, MAX_UNITS);
     assert_eq!(short, "short");
 }
+
+#[test]
+fn a_lasting_problem_is_written_once_an_hour() {
+    let start = Instant::now();
+    let mut last = None;
+    let failed = "Collector failed. collector=\"readers\"";
+    assert!(due(&mut last, EventKind::Warning, failed, start));
+    // The next scans, 15 minutes apart, say the same: left to the file.
+    for quarter in 1..4 {
+        let at = start + Duration::from_secs(900 * quarter);
+        assert!(!due(&mut last, EventKind::Warning, failed, at));
+    }
+    // Something else is written at once, and then the old problem is new again.
+    let other = start + Duration::from_secs(2800);
+    assert!(due(&mut last, EventKind::Error, "Delivery failed.", other));
+    assert!(due(&mut last, EventKind::Warning, failed, other));
+    // An hour after it was last written, the lasting problem is written again.
+    assert!(!due(
+        &mut last,
+        EventKind::Warning,
+        failed,
+        other + Duration::from_secs(3599)
+    ));
+    assert!(due(
+        &mut last,
+        EventKind::Warning,
+        failed,
+        other + REPEAT_AFTER
+    ));
+}
+
+#[test]
+fn a_repeated_event_reaches_the_sink_once() {
+    let entries = entries_of(|| {
+        for _ in 0..3 {
+            tracing::warn!(message = "Collector failed.", collector = "readers");
+        }
+        tracing::error!(message = "Delivery failed.");
+    });
+    assert_eq!(
+        entries,
+        vec![
+            (
+                EventKind::Warning,
+                "Collector failed. collector=\"readers\"".to_owned()
+            ),
+            (EventKind::Error, "Delivery failed.".to_owned()),
+        ]
+    );
+}
