@@ -21,7 +21,7 @@ mod der;
 mod program;
 pub mod readers;
 #[cfg(windows)]
-mod registry;
+pub(crate) mod registry;
 // Tested on every platform; the terminal server's profile walk (Windows) is its user.
 #[cfg_attr(not(windows), allow(dead_code))]
 mod throttle;

@@ -277,6 +277,37 @@ pub enum ServiceState {
     Unknown,
 }
 
+/// Why the smart-card service stands in the way of signing.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum ServiceDown {
+    /// Set never to start: no reader will ever work.
+    Disabled,
+    /// Stopped or missing when it should run.
+    NotRunning,
+}
+
+/// Whether the smart-card service is down, from its state, its start type and whether a
+/// device is plugged in. Windows starts SCardSvr when a reader arrives and stops it after the
+/// last one leaves: stopped on demand start with nothing plugged in is its normal state. The
+/// agent's finding and the server's host page both decide by this.
+pub fn smart_card_service_down(
+    state: Option<ServiceState>,
+    start: Option<StartType>,
+    device_plugged_in: bool,
+) -> Option<ServiceDown> {
+    if start == Some(StartType::Disabled) {
+        return Some(ServiceDown::Disabled);
+    }
+    let waiting_for_a_reader = state == Some(ServiceState::Stopped)
+        && start == Some(StartType::Manual)
+        && !device_plugged_in;
+    let down = matches!(
+        state,
+        Some(ServiceState::Stopped | ServiceState::NotInstalled)
+    );
+    (down && !waiting_for_a_reader).then_some(ServiceDown::NotRunning)
+}
+
 /// How a system service is configured to start.
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,7 @@ use windows_registry::{Key, USERS};
 
 /// `HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)`, read as the signed code `windows` reports.
 #[allow(clippy::cast_possible_wrap)] // an HRESULT is the same 32 bits read as signed
-const NOT_FOUND: i32 = 0x8007_0002_u32 as i32;
+pub(crate) const NOT_FOUND: i32 = 0x8007_0002_u32 as i32;
 
 /// `path` under `parent` (which `parent_location` names, `HKLM` or a key's path) opened for
 /// reading. `None` when the key is not there (no error) or cannot be opened (an error in

@@ -26,6 +26,7 @@ use windows_sys::Win32::Security::{
     PSECURITY_DESCRIPTOR,
 };
 
+use windows_strings::PWSTR;
 use windows_sys::Win32::System::Com::CoTaskMemFree;
 use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, SHGetKnownFolderPath};
 
@@ -94,14 +95,9 @@ fn program_data() -> Option<PathBuf> {
     let result =
         unsafe { SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, std::ptr::null_mut(), &mut path) };
     let folder = (result == 0 && !path.is_null()).then(|| {
-        let mut length = 0;
+        let path = PWSTR(path);
         // SAFETY: on success `path` is a NUL-terminated UTF-16 string.
-        while unsafe { *path.add(length) } != 0 {
-            length += 1;
-        }
-        // SAFETY: the `length` units before the NUL were just read.
-        let units = unsafe { std::slice::from_raw_parts(path, length) };
-        PathBuf::from(OsString::from_wide(units))
+        PathBuf::from(OsString::from_wide(unsafe { path.as_wide() }))
     });
     // SAFETY: null or the string SHGetKnownFolderPath allocated.
     unsafe { CoTaskMemFree(path.cast()) };
@@ -362,8 +358,7 @@ mod tests {
                 ),
                 0
             );
-            let length = (0..).take_while(|&i| *text.add(i) != 0).count();
-            let round_trip = String::from_utf16_lossy(std::slice::from_raw_parts(text, length));
+            let round_trip = String::from_utf16_lossy(PWSTR(text).as_wide());
             LocalFree(text.cast());
             LocalFree(descriptor);
             // Exactly two entries: full control for SYSTEM and for Administrators.

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use super::rules::{self, CERTIFICATE, CSP_LICENSE, CSP_SUBJECT, PRIVATE_KEY};
 use super::{Code, Finding};
 use crate::inventory::{
-    Certificate, CollectorOutcome, Inventory, ServiceState, StartType, Token, TokenFamily,
+    Certificate, CollectorOutcome, Inventory, ServiceDown, Token, TokenFamily,
+    smart_card_service_down,
 };
 
 /// When expiry findings start and when they become critical.
@@ -227,9 +228,7 @@ fn token_findings(token: &Token, out: &mut Vec<Finding>) {
     }
 }
 
-/// The smart-card service stopped or missing, or set never to start. Windows starts SCardSvr
-/// when a reader arrives and stops it when the last one leaves: stopped on demand start with no
-/// device plugged in is its normal state, not a fault.
+/// The smart-card service down as [`smart_card_service_down`] decides, named as on this host.
 fn smart_card_service(inventory: &Inventory) -> Option<Finding> {
     let components = &inventory.components;
     let name = if inventory
@@ -242,29 +241,19 @@ fn smart_card_service(inventory: &Inventory) -> Option<Finding> {
     } else {
         "pcscd"
     };
-    if components.smart_card_service_start == Some(StartType::Disabled) {
-        return Some(Finding::new(
-            Code::SmartCardServiceDown,
-            "smart-card service",
-            format!("The smart-card service {name} is disabled: no reader or token can be used."),
-        ));
-    }
-    let down = matches!(
+    let state = match smart_card_service_down(
         components.smart_card_service,
-        Some(ServiceState::Stopped | ServiceState::NotInstalled)
-    );
-    let waiting_for_a_reader = components.smart_card_service == Some(ServiceState::Stopped)
-        && components.smart_card_service_start == Some(StartType::Manual)
-        && components.usb_tokens.is_empty();
-    (down && !waiting_for_a_reader).then(|| {
-        Finding::new(
-            Code::SmartCardServiceDown,
-            "smart-card service",
-            format!(
-                "The smart-card service {name} is not running: no reader or token can be used."
-            ),
-        )
-    })
+        components.smart_card_service_start,
+        !components.usb_tokens.is_empty(),
+    )? {
+        ServiceDown::Disabled => "disabled",
+        ServiceDown::NotRunning => "not running",
+    };
+    Some(Finding::new(
+        Code::SmartCardServiceDown,
+        "smart-card service",
+        format!("The smart-card service {name} is {state}: no reader or token can be used."),
+    ))
 }
 
 /// Token families whose vendor ships its own Windows driver, which their tools expect.

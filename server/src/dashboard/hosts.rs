@@ -20,6 +20,7 @@ use super::layout::{self, Section};
 use super::{Viewer, bad_request, rendered};
 use crate::http::HttpState;
 use crate::query::{self, lists};
+use tokenwatch_inventory::inventory::smart_card_service_down;
 
 /// A host that has not reported for this long is worth a look.
 const STALE_AFTER_HOURS: i64 = 24;
@@ -637,8 +638,7 @@ fn components(lang: Lang, words: &HostWords, components: &Value, now: DateTime<U
                 @let start = c["smart_card_service_start"].as_str();
                 tr {
                     th { (words.service) }
-                    // Stopped on demand start is Windows' normal state with no reader plugged in.
-                    @let bad = start == Some("disabled") || (state.is_some_and(|s| s != "running") && start != Some("manual"));
+                    @let bad = service_down(c);
                     td class=[bad.then_some("warning")] {
                         @if let Some(state) = state { (named(Some(state), &words.service_states)) }
                         @if let Some(start) = start {
@@ -678,6 +678,18 @@ fn components(lang: Lang, words: &HostWords, components: &Value, now: DateTime<U
             }
         } } }
     }
+}
+
+/// Whether the smart-card service is down by the agent's own rule (stopped on demand start
+/// with nothing plugged in is Windows' normal state).
+fn service_down(components: &Value) -> bool {
+    let plugged_in = list(&components["usb_tokens"]).next().is_some();
+    smart_card_service_down(
+        serde_json::from_value(components["smart_card_service"].clone()).ok(),
+        serde_json::from_value(components["smart_card_service_start"].clone()).ok(),
+        plugged_in,
+    )
+    .is_some()
 }
 
 /// CryptoPro CSP: installed or not, its version and its licence.
@@ -985,9 +997,20 @@ mod tests {
             }],
         });
         let html = components(Lang::En, &HOST_EN, &windows, now).into_string();
+        // Stopped on demand with a token plugged in: down, as the agent's finding says.
         assert!(
-            html.contains("<td>stopped, starts on demand</td>"),
+            html.contains("<td class=\"warning\">stopped, starts on demand</td>"),
             "{html}"
+        );
+        // With nothing plugged in it is Windows' normal state.
+        let idle = serde_json::json!({
+            "smart_card_service": "stopped",
+            "smart_card_service_start": "manual",
+        });
+        let idle_html = components(Lang::En, &HOST_EN, &idle, now).into_string();
+        assert!(
+            idle_html.contains("<td>stopped, starts on demand</td>"),
+            "{idle_html}"
         );
         assert!(
             html.contains("<th>Remote desktop sessions</th><td>12</td>"),

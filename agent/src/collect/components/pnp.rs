@@ -62,21 +62,10 @@ pub(crate) struct DriverKey {
     pub(crate) description: Option<String>,
 }
 
-/// The readers and known tokens among `devices`, one per instance id (a device found both on
-/// the USB bus and in the reader class is listed once), in instance-id order.
+/// The readers and known tokens among `devices` (each device once: the SetupAPI reader skips a
+/// device the USB list already gave), in instance-id order.
 pub(crate) fn tokens(devices: impl IntoIterator<Item = PnpDevice>) -> Vec<UsbToken> {
-    let mut found: Vec<UsbToken> = Vec::new();
-    for device in devices {
-        let duplicate = found
-            .iter()
-            .any(|t| t.bus_path.eq_ignore_ascii_case(&device.instance_id));
-        if duplicate {
-            continue;
-        }
-        if let Some(token) = token(&device) {
-            found.push(token);
-        }
-    }
+    let mut found: Vec<UsbToken> = devices.into_iter().filter_map(|d| token(&d)).collect();
     found.sort_by(|a, b| a.bus_path.cmp(&b.bus_path));
     found
 }

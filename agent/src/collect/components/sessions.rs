@@ -50,6 +50,8 @@ mod platform {
         WTSFreeMemory, WTSQuerySessionInformationW,
     };
 
+    use windows_strings::PCWSTR;
+
     use super::Session;
 
     /// Every session on this host, with its protocol where Windows tells it.
@@ -75,8 +77,7 @@ mod platform {
             for entry in entries {
                 sessions.push(Session {
                     id: entry.SessionId,
-                    // SAFETY: a NUL-terminated string inside the returned block, or null.
-                    station: unsafe { wide_text(entry.pWinStationName) },
+                    station: station_name(entry.pWinStationName),
                     state: entry.State,
                     protocol: protocol(entry.SessionId),
                 });
@@ -85,6 +86,16 @@ mod platform {
             unsafe { WTSFreeMemory(first.cast()) };
         }
         Ok(sessions)
+    }
+
+    /// A session's station name; empty when Windows gives none.
+    fn station_name(name: *const u16) -> String {
+        if name.is_null() {
+            return String::new();
+        }
+        let name = PCWSTR(name);
+        // SAFETY: a NUL-terminated string inside the block WTSEnumerateSessionsW returned.
+        String::from_utf16_lossy(unsafe { name.as_wide() })
     }
 
     /// `WTSClientProtocolType` of one session: a `u16` Windows allocates.
@@ -109,21 +120,6 @@ mod platform {
         // SAFETY: the buffer WTSQuerySessionInformationW allocated, freed once.
         unsafe { WTSFreeMemory(buffer.cast()) };
         value
-    }
-
-    /// # Safety
-    /// `text` is null or points to a NUL-terminated UTF-16 string.
-    unsafe fn wide_text(text: *const u16) -> String {
-        if text.is_null() {
-            return String::new();
-        }
-        let mut length = 0;
-        // SAFETY: the caller guarantees a terminating NUL.
-        while unsafe { *text.add(length) } != 0 {
-            length += 1;
-        }
-        // SAFETY: `length` units before the NUL were just read.
-        String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(text, length) })
     }
 }
 

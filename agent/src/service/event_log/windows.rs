@@ -12,6 +12,7 @@ use windows_sys::Win32::System::EventLog::{
 };
 
 use super::{EventKind, Sink};
+use crate::collect::registry::NOT_FOUND;
 use crate::service::windows::SERVICE_NAME;
 
 /// The source's key under `HKLM`: Event Viewer reads the message table from the file its
@@ -20,9 +21,6 @@ pub const SOURCE_KEY: &str =
     r"SYSTEM\CurrentControlSet\Services\EventLog\Application\tokenwatch-agent";
 /// Error, warning and information entries (`EVENTLOG_*_TYPE` or-ed).
 const TYPES_SUPPORTED: u32 = 7;
-/// `HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)`, read as the signed code `windows` reports.
-#[allow(clippy::cast_possible_wrap)] // an HRESULT is the same 32 bits read as signed
-const NOT_FOUND: i32 = 0x8007_0002_u32 as i32;
 
 /// A handle to the event log for the source `tokenwatch-agent`, or the Windows error code that
 /// kept it from opening.

@@ -3,8 +3,8 @@ use chrono::Duration;
 use super::*;
 use crate::findings::Severity;
 use crate::inventory::{
-    CollectorStatus, CryptoPro, DamagedFile, License, PinState, Pkcs11Module, Reader, StartType,
-    UsbToken,
+    CollectorStatus, CryptoPro, DamagedFile, License, PinState, Pkcs11Module, Reader, ServiceState,
+    StartType, UsbToken,
 };
 use crate::sample;
 

@@ -23,7 +23,7 @@ use windows_sys::Win32::Devices::Properties::{
 };
 use windows_sys::Win32::Foundation::{
     DEVPROPKEY, ERROR_FILE_NOT_FOUND, ERROR_INSUFFICIENT_BUFFER, ERROR_INVALID_DATA,
-    ERROR_NO_MORE_ITEMS, ERROR_NOT_FOUND, GetLastError, WIN32_ERROR,
+    ERROR_NO_MORE_ITEMS, ERROR_NOT_FOUND, WIN32_ERROR,
 };
 use windows_sys::core::GUID;
 
@@ -99,7 +99,7 @@ impl DeviceSet {
         };
         // INVALID_HANDLE_VALUE, as HDEVINFO spells it.
         if set == -1 {
-            return Err(last_error());
+            return Err(std::io::Error::last_os_error());
         }
         Ok(Self(set))
     }
@@ -111,7 +111,7 @@ impl DeviceSet {
             let mut data = device_data();
             // SAFETY: `data` is a valid SP_DEVINFO_DATA with its size set.
             if unsafe { SetupDiEnumDeviceInfo(self.0, index, &raw mut data) } == 0 {
-                let error = last_error();
+                let error = std::io::Error::last_os_error();
                 if error.raw_os_error() != Some(code(ERROR_NO_MORE_ITEMS)) {
                     errors.push(format!(
                         "cannot list the {what} past the {index}th: {error}"
@@ -230,7 +230,7 @@ impl DeviceSet {
             if ok != 0 {
                 return Ok(utf16_string(&buffer));
             }
-            let error = last_error();
+            let error = std::io::Error::last_os_error();
             if !grow(&mut buffer, &error, needed as usize) {
                 return Err(error);
             }
@@ -264,7 +264,7 @@ impl DeviceSet {
                 buffer.truncate((needed as usize).div_ceil(2).min(buffer.len()));
                 return Ok(Some(buffer));
             }
-            let error = last_error();
+            let error = std::io::Error::last_os_error();
             if absent(&error) {
                 return Ok(None);
             }
@@ -303,7 +303,7 @@ impl DeviceSet {
                 buffer.truncate((needed as usize).min(buffer.len()));
                 return Ok(Some((kind, buffer)));
             }
-            let error = last_error();
+            let error = std::io::Error::last_os_error();
             if absent(&error) {
                 return Ok(None);
             }
@@ -354,13 +354,6 @@ fn absent(error: &std::io::Error) -> bool {
 
 fn code(error: WIN32_ERROR) -> i32 {
     i32::try_from(error).unwrap_or(i32::MAX)
-}
-
-#[allow(unsafe_code)]
-fn last_error() -> std::io::Error {
-    // SAFETY: reads this thread's last-error value; no arguments.
-    let error = unsafe { GetLastError() };
-    std::io::Error::from_raw_os_error(code(error))
 }
 
 fn device_data() -> SP_DEVINFO_DATA {

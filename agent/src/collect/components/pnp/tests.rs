@@ -212,7 +212,7 @@ fn only_a_composite_token_s_reader_interface_stands_for_it() {
         },
         ..PnpDevice::default()
     };
-    let found = tokens([parent.clone(), storage, reader.clone(), reader]);
+    let found = tokens([parent.clone(), storage, reader]);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
         found[0].bus_path,
